@@ -1,0 +1,183 @@
+"""``Retriever``: load an index directory and return grounded ``Passage``s for a question."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import fusion, store
+from .config import Config
+from .errors import IndexCorruptedError, RagError
+from .query import prepare
+
+CANDIDATES = 50  # per ranker, before fusion; fusion only re-orders what either ranker found
+FUSION = "linear"  # chosen on both gold sets, see README "Evaluation"
+FUSION_W_DENSE = 0.6
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk. ``text == document.text[start:end]``; ``paragraphs`` are 1-based ¶ numbers."""
+
+    text: str
+    score: float
+    doc_id: str
+    title: str
+    paragraphs: tuple[int, ...]
+    start: int
+    end: int
+    chunk_id: int = -1
+    dense_score: float = 0.0
+    lexical_score: float = 0.0
+    pages: tuple[int, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``"¶4–5"`` style label."""
+        p = self.paragraphs
+        return f"¶{p[0]}" if len(p) == 1 else f"¶{p[0]}–{p[-1]}"
+
+
+class Retriever:
+    """Search one index. Cheap to construct; the embedding model loads on the first dense query."""
+
+    def __init__(self, data: store.IndexData, config: Config, embedder=None):
+        self.data = data
+        self.config = config
+        self._embedder = embedder
+        self._faiss = None
+        self._lexical = None
+        self._lock = threading.Lock()
+
+    # -- loading ---------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path=None, config: Config | None = None, embedder=None) -> "Retriever":
+        """``Retriever.load()`` opens the bundled article's index (building it if missing or stale);
+        ``Retriever.load("some/dir")`` opens any index made by ``build_index``."""
+        config = config or Config.from_env()
+        if path is not None:
+            config = config.replace(index_dir=Path(path))
+        if embedder is None:
+            from .embed import make_query_embedder
+
+            embedder = make_query_embedder(config, config.resolved_index_dir)  # lazy: loads on first use
+        if config.is_bundled:
+            data = ensure_bundled(config, embedder)
+        else:
+            data = store.load(config.resolved_index_dir)
+            store.check_compatible(data.manifest, config.model, data.path)
+        return cls(data, config, embedder)
+
+    @property
+    def documents(self):
+        """doc_id -> Document, in index order."""
+        return self.data.documents
+
+    @property
+    def embedder(self):
+        with self._lock:
+            if self._embedder is None:
+                from .embed import make_query_embedder
+
+                self._embedder = make_query_embedder(self.config, self.data.path)
+        return self._embedder
+
+    @property
+    def faiss_index(self):
+        with self._lock:
+            if self._faiss is None:
+                from . import vectors
+
+                try:
+                    self._faiss = vectors.read(str(self.data.file("faiss")))
+                except RuntimeError as exc:
+                    raise IndexCorruptedError(f"FAISS index in {self.data.path} cannot be read ({exc})") from None
+                if self._faiss.ntotal != len(self.data.chunks):
+                    raise IndexCorruptedError(f"FAISS index in {self.data.path} has {self._faiss.ntotal} "
+                                              f"vectors for {len(self.data.chunks)} chunks; rebuild the index")
+        return self._faiss
+
+    @property
+    def lexical(self):
+        with self._lock:
+            if self._lexical is None:
+                from .lexical import LexicalIndex
+
+                path = self.data.file("lexical")
+                try:
+                    self._lexical = LexicalIndex.load(path)
+                except Exception as exc:  # bm25s raises assorted errors on damaged files
+                    raise IndexCorruptedError(f"lexical index {path} cannot be read ({exc}); rebuild") from None
+        return self._lexical
+
+    # -- search ----------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, mode: str | None = None, history=None) -> list[Passage]:
+        """Top-``k`` passages for ``query``, best first. ``mode``: "hybrid" (default), "dense", "lexical".
+
+        ``history``: earlier (question, answer) turns; the last question is folded into the query.
+        """
+        k = self.config.k if k is None else k
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be greater than 0. Currently, k is {k}")
+        mode = mode or self.config.mode
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"mode must be 'hybrid', 'dense' or 'lexical'. Currently, mode is {mode!r}")
+        q = prepare(query, history)
+        n = len(self.data.chunks)
+        cand: set[int] = set()
+        lex_all = None
+        if mode in ("hybrid", "lexical"):
+            lex_all = self.lexical.scores(list(q.tokens), q.weights)
+            top = np.argsort(-lex_all, kind="stable")[:CANDIDATES]
+            cand.update(int(i) for i in top if lex_all[i] > 0 or mode == "lexical")
+        qvec = None
+        if mode in ("hybrid", "dense"):
+            qvec = self.embedder.embed(q.text)
+            if q.history_text:
+                qvec = qvec + 0.5 * self.embedder.embed(q.history_text)
+                qvec = (qvec / np.linalg.norm(qvec)).astype(np.float32)
+            from . import vectors
+
+            _, ids = vectors.search(self.faiss_index, qvec, min(n, max(CANDIDATES, k)))
+            cand.update(int(i) for i in ids)
+        ids = np.array(sorted(cand), dtype=np.int64)
+        dense = self.data.vectors[ids] @ qvec if qvec is not None else np.zeros(len(ids), np.float32)
+        lex = lex_all[ids] if lex_all is not None else np.zeros(len(ids), np.float32)
+        if mode == "dense":
+            fused = dense
+        elif mode == "lexical":
+            fused = fusion.saturate(lex, 8.0)
+        else:
+            fused = fusion.METHODS[FUSION](dense, lex, w_dense=FUSION_W_DENSE)
+        order = np.lexsort((ids, -fused))[:k]  # ties broken by document order: deterministic
+        return [self._passage(int(ids[i]), float(fused[i]), float(dense[i]), float(lex[i])) for i in order]
+
+    def _passage(self, row: int, score: float, dense: float, lex: float) -> Passage:
+        c = self.data.chunks[row]
+        doc = self.data.documents[c.doc_id]
+        pages = tuple(sorted({doc.paragraph(p).page for p in c.paragraphs if doc.paragraph(p).page}))
+        return Passage(c.text, score, c.doc_id, doc.title, c.paragraphs, c.start, c.end, row, dense, lex, pages)
+
+
+def ensure_bundled(config: Config, embedder=None) -> store.IndexData:
+    """Load the bundled article's index, (re)building it when missing, stale, damaged or built
+    with other settings: it is ours to rebuild, unlike a user's index."""
+    from .indexer import _settings, build_index
+    from .ingest import load_bundled
+
+    path = config.resolved_index_dir
+    doc = load_bundled()
+    try:
+        data = store.load(path)
+        fresh = data.manifest.get("content_hash") == store.sources_hash([doc]) and all(
+            data.manifest.get(k) == v for k, v in _settings(config).items())
+        if fresh:
+            return data
+    except RagError:
+        pass
+    build_index([doc], path, config, embedder=embedder, incremental=False)
+    return store.load(path)
+

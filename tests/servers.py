@@ -1,0 +1,81 @@
+"""Small real servers on 127.0.0.1 for tests: misbehaving HTTP endpoints and a closed port.
+
+>>> with StaticHTTPServer(500, b"boom") as srv: OpenAIChat(srv.base_url, "m")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def closed_port() -> int:
+    """A localhost port nothing listens on (bound, then released): ``closed_port() > 0``."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SilentServer:
+    """Accepts TCP connections and never answers: ``with SilentServer() as s: s.base_url``."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.1)
+        self._conns: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self._conns.append(conn)  # keep it open, read nothing, say nothing
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self._conns:
+            conn.close()
+        self._sock.close()
+
+
+class StaticHTTPServer:
+    """Answers every request with one fixed status and body: ``StaticHTTPServer(200, b"not json")``."""
+
+    def __init__(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _reply
+
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> StaticHTTPServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
