@@ -58,6 +58,11 @@ class LexicalIndex:
         bm25.index([tokenize(t) or ["\x00empty"] for t in texts], show_progress=False)
         return cls(bm25)
 
+    @property
+    def vocabulary(self) -> set[str]:
+        """Every token in the index. ``"antonov" in index.vocabulary``"""
+        return self._vocab
+
     def save(self, path: Path) -> None:
         self._bm25.save(str(path), show_progress=False)
 

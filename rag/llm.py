@@ -113,8 +113,7 @@ class LocalLLM:
             except (ValueError, RuntimeError) as exc:
                 raise GeneratorError(f"llama.cpp rejected the request: {exc}") from exc
         if "error" in result:
-            error = result["error"]
-            raise GeneratorError(f"llama.cpp error: {error.get('message', error)}")
+            raise GeneratorError(f"llama.cpp error: {_error_detail(json.dumps(result))}")
         return _content(result, "llama.cpp")
 
     def close(self) -> None:
@@ -195,13 +194,12 @@ class ServerHandle:
 
     def close(self) -> None:
         """Stop the server process (idempotent): ``handle.close()``."""
-        if self.process.poll() is None:
-            self.process.stdin.close()  # the child exits when its stdin closes
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.process.stdin.close()  # the child exits when its stdin closes
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         self.process.stdout.close()
 
     def __enter__(self) -> ServerHandle:
@@ -230,25 +228,23 @@ def start_server(model_path: str | None = None, host: str = "127.0.0.1", port: i
         reader.join(startup_timeout)
         address = lines[0].decode().strip() if lines else ""
         handle = ServerHandle(proc, f"{address}/v1", _model_name(model_path))
-        if address.startswith("http") and _wait_healthy(address, deadline):
-            return handle
+        while address.startswith("http") and time.monotonic() < deadline:
+            if _healthy(address):
+                return handle
+            time.sleep(0.1)
         handle.close()
         log.seek(0)
         tail = log.read().decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
         raise GeneratorError(f"llama.cpp server did not start (exit code {proc.returncode}): {tail[0]}")
 
 
-def _wait_healthy(address: str, deadline: float) -> bool:
-    """Poll ``{address}/health`` until it answers 200 or ``deadline`` passes."""
+def _healthy(address: str) -> bool:
+    """Whether a llama.cpp server answers its health check: ``_healthy("http://127.0.0.1:8080")``."""
     import httpx
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{address}/health", timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    return False
+    try:
+        return httpx.get(f"{address}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _serve(argv: list[str]) -> None:
@@ -264,7 +260,6 @@ def _serve(argv: list[str]) -> None:
     server = _llama_server(args.model, args.threads, args.ctx, args.host, args.port)
     print(server.listening_address, flush=True)
     sys.stdin.read()  # block until the parent closes our stdin or exits
-    del server
 
 
 if __name__ == "__main__":

@@ -64,3 +64,52 @@ def prepare(question: str, history=None) -> Query:
         weights[tok] = NAME_WEIGHT
     tokens = tuple(dict.fromkeys(tokenize(text) + tokenize(prev)))
     return Query(text, prev, weights, tokens)
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:[’'][a-z]+)?(?:\s+[A-Z][a-z]+)+")
+
+
+def full_names(question: str) -> list[list[str]]:
+    """Runs of two or more capitalised words (person and organisation names), as token lists.
+
+    ``full_names("What did Rex Tillerson say?") == [["rex", "tillerson"]]``; a sentence-initial
+    question word is not part of a name.
+    """
+    out = []
+    for m in _NAME_RUN.finditer(question):
+        words = m.group(0).split()
+        if m.start() == 0 or question[: m.start()].rstrip().endswith((".", "?", "!")):
+            words = words[1:]
+        toks = tokenize(" ".join(words))
+        if len(words) >= 2 and toks:
+            out.append(toks)
+    return out
+
+
+_WH_NUMBER = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|number|amount)\b", re.I)
+_WH_DATE = re.compile(r"^\s*when\b|\bwhat (?:date|year|day|month|time)\b|\bdate of\b", re.I)
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million)\b", re.I)
+_DATE = re.compile(r"\b(?:\d{4}|january|february|march|april|may|june|july|august|september|october|november|"
+                   r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|"
+                   r"week|weekend|month|year|autumn|spring|summer|winter|since|ago)\b", re.I)
+
+
+def answer_type(question: str) -> str | None:
+    """"number", "date" or None: what kind of fact the answer must contain.
+
+    ``answer_type("How many ships?") == "number"``; ``answer_type("When did he go?") == "date"``.
+    """
+    if _WH_NUMBER.search(question):
+        return "number"
+    if _WH_DATE.search(question):
+        return "date"
+    return None
+
+
+def has_answer_type(kind: str | None, sentence: str, question: str) -> bool:
+    """Does ``sentence`` contain a fact of ``kind`` not already in the question?"""
+    if kind is None:
+        return True
+    pattern = _NUMBER if kind == "number" else _DATE
+    asked = {m.group(0).lower() for m in pattern.finditer(question)}
+    return any(m.group(0).lower() not in asked for m in pattern.finditer(sentence))

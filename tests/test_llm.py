@@ -24,11 +24,22 @@ def test_smollm2_path_points_at_gguf():
     assert smollm2_path().endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
-def test_local_llm_answers():
-    llm = LocalLLM(n_threads=2, n_ctx=1024)
-    answer = llm.complete(HELLO, max_tokens=16)
+@pytest.fixture(scope="module")
+def local_llm():
+    llm = LocalLLM(n_threads=2, n_ctx=512)
+    yield llm
+    llm.close()
+
+
+def test_local_llm_answers(local_llm):
+    answer = local_llm.complete(HELLO, max_tokens=16)
     assert isinstance(answer, str) and answer.strip()
     assert "<|im_" not in answer  # chat template applied, stop token not leaked
+
+
+def test_local_llm_prompt_too_long(local_llm):
+    with pytest.raises(GeneratorError, match="context"):
+        local_llm.complete([{"role": "user", "content": "word " * 1000}], max_tokens=4)
 
 
 @pytest.mark.parametrize("bad", [0, -1])

@@ -1,0 +1,136 @@
+"""Answer generators. Each has ``name`` and one method, ``generate``, returning a draft answer
+with [¶N] markers; ``rag.citations.validate`` then checks every marker, whatever wrote it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import prompts
+from .lexical import tokenize
+from .query import prepare
+from .sentences import split_spans
+
+MAX_SENTENCES = 3
+# A sentence joins the best one when it scores at least this share of the best score:
+# it keeps a second reason ("... and because he is on the EU sanctions list") and drops filler.
+RELATIVE_KEEP = 0.8
+W_DENSE = 0.5  # sentence score = W_DENSE * cosine + (1 - W_DENSE) * weighted word overlap
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    evidence: float = 1.0  # extractive: best sentence score (used for abstention); LLMs: 1.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    doc_id: str
+    paragraph: int
+    start: int  # in the document text, for article order
+    text: str
+    score: float
+
+
+class ExtractiveGenerator:
+    """No language model: picks the retrieved sentences that best answer the question."""
+
+    name = "extractive"
+
+    def __init__(self, embedder, max_sentences: int = MAX_SENTENCES):
+        if max_sentences < 1:
+            raise ValueError(f"max_sentences must be at least 1. Currently, max_sentences is {max_sentences}")
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Sentence vectors, cached: the same article sentences come back question after question."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            vecs = self.embedder.embed_batch(missing)
+            with self._lock:
+                if len(self._cache) > 50_000:
+                    self._cache.clear()
+                self._cache.update(zip(missing, vecs))
+        with self._lock:
+            return np.vstack([self._cache[t] for t in texts])
+
+    def candidates(self, question: str, passages, documents, history=None) -> list[Candidate]:
+        """Every sentence of the retrieved paragraphs, scored against the question, best first."""
+        q = prepare(question, history)
+        weights = {t: w for t, w in q.weights.items()}
+        total = sum(weights.values()) or 1.0
+        sents = []
+        for p in passages:
+            doc = documents[p.doc_id]
+            for n in p.paragraphs:
+                para = doc.paragraph(n)
+                for s, e in split_spans(para.text):
+                    sents.append((p.doc_id, n, para.start + s, para.text[s:e]))
+        sents = list({(d, s): (d, n, s, t) for d, n, s, t in sents}.values())
+        if not sents:
+            return []
+        qv = self._vectors([q.text])[0]
+        cos = self._vectors([t for *_, t in sents]) @ qv
+        out = []
+        for (doc_id, n, start, text), c in zip(sents, cos):
+            toks = set(tokenize(text))
+            overlap = sum(w for t, w in weights.items() if t in toks) / total
+            out.append(Candidate(doc_id, n, start, text, float(W_DENSE * c + (1 - W_DENSE) * overlap)))
+        return sorted(out, key=lambda c: -c.score)
+
+    def generate(self, question: str, passages, documents, history=None) -> Draft:
+        ranked = self.candidates(question, passages, documents, history)
+        if not ranked:
+            return Draft("", 0.0)
+        best = ranked[0].score
+        chosen = [c for c in ranked[: self.max_sentences] if c.score >= RELATIVE_KEEP * best]
+        chosen.sort(key=lambda c: (c.doc_id != ranked[0].doc_id, c.doc_id, c.start))  # article order
+        multi = len(documents) > 1
+        text = " ".join(f"{c.text} [{c.doc_id} ¶{c.paragraph}]" if multi else f"{c.text} [¶{c.paragraph}]"
+                        for c in chosen)
+        return Draft(text, best)
+
+
+class LLMGenerator:
+    """Any chat model (in-process llama.cpp or an OpenAI-compatible server), prompted with the
+    numbered paragraphs from ``rag.prompts``."""
+
+    def __init__(self, name: str, model, max_tokens: int = 200):
+        self.name = name
+        self.model = model
+        self.max_tokens = max_tokens
+
+    def generate(self, question: str, passages, documents, history=None) -> Draft:
+        messages = prompts.render(question, passages, documents, history)
+        text = self.model.complete(messages, max_tokens=self.max_tokens, temperature=0.0)
+        if not isinstance(text, str) or not text.strip():
+            from .errors import GeneratorError
+
+            raise GeneratorError(f"{self.name} backend returned an empty answer")
+        return Draft(text.strip())
+
+
+def make(name: str, config, embedder):
+    """The generator called ``name`` under ``config``. ``make("extractive", cfg, emb).name``"""
+    if name == "extractive":
+        return ExtractiveGenerator(embedder)
+    if name == "local":
+        from .llm import LocalLLM
+
+        return LLMGenerator("local", LocalLLM(n_threads=config.n_threads))
+    if name == "openai":
+        if not config.openai_base_url:
+            raise ValueError("generator 'openai' needs a base URL: set --openai-base-url or OPENAI_BASE_URL "
+                             "(e.g. http://127.0.0.1:11434/v1 for Ollama)")
+        from .llm import OpenAIChat
+
+        return LLMGenerator("openai", OpenAIChat(config.openai_base_url, config.openai_model,
+                                                 config.openai_api_key, config.timeout))
+    raise ValueError(f"generator must be 'extractive', 'local' or 'openai'. Currently, generator is {name!r}")
