@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from .answer import ABSTAIN, Answer, Citation  # noqa: F401  (re-exported: ``from rag import Citation``)
@@ -19,6 +20,9 @@ from .retriever import Retriever
 # rare, and the two checks below catch unanswerable questions about topics the article does
 # discuss. Re-calibrate with ``ragqa eval`` when scoring changes.
 EVIDENCE_MIN = 0.30
+# An LLM declining in its own words ("The article does not mention ...") is an abstention.
+_DECLINES = re.compile(r"\b(?:article|text|paragraphs?|document)s? (?:doesn[’']t|does not|do not|don[’']t) "
+                       r"(?:say|mention|provide|state|specify|contain)", re.I)
 
 
 class Assistant:
@@ -62,12 +66,11 @@ class Assistant:
         if gen is not self.extractive:
             try:
                 llm_draft = gen.generate(question, passages, docs, history)
-                if ABSTAIN.rstrip(".").lower() in llm_draft.text.lower():
+                if _DECLINES.search(llm_draft.text):
                     return self._abstain(question, passages, gen.name, t0, t1, None)
                 checked = validate(llm_draft.text, passages, docs, auto_cite=True)
                 if not checked.citations:
-                    notice = f"the {gen.name} model's answer had no supported claims; showing the extractive answer"
-                    checked = validate(draft.text, passages, docs)
+                    notice = f"the {gen.name} model's answer had no claim supported by the retrieved paragraphs"
             except GeneratorError as exc:
                 notice = f"{gen.name} generator unavailable ({exc}); answered extractively"
                 checked = validate(draft.text, passages, docs)

@@ -1,0 +1,444 @@
+"""The index on disk: build, manifest, load checks, crash safety, incremental rebuilds, locking.
+All with the fake embedder in temporary directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from rag import store
+from rag.config import Config
+from rag.errors import (IndexCorruptedError, IndexLockedError, IndexNotFoundError, IngestError,
+                        ManifestMismatchError, RagError, SchemaVersionError)
+from rag.indexer import build_index
+from rag.retriever import Retriever
+
+CATS = """Cats are small domesticated carnivores that purr when content.
+
+A cat sleeps for most of the day, often in warm sunny spots.
+
+Kittens are born blind and open their eyes after about a week."""
+
+SHIPS = """The harbour hosts container ships from many countries every week.
+
+A container ship carries thousands of standard steel boxes across the ocean.
+
+Tugboats guide the largest ships into their berths at the harbour."""
+
+QUERY = "ships in the harbour"
+
+
+@pytest.fixture
+def sources(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "cats.txt").write_text(CATS, encoding="utf-8")
+    (src / "ships.txt").write_text(SHIPS, encoding="utf-8")
+    return src
+
+
+@pytest.fixture
+def built(sources, tmp_path, fake_embedder, fake_config):
+    out = tmp_path / "idx"
+    report = build_index([sources], out, fake_config, embedder=fake_embedder)
+    return out, report
+
+
+def results(path, embedder, query=QUERY, mode="hybrid"):
+    r = Retriever.load(path, config=Config(model="fake"), embedder=embedder)
+    return [(p.doc_id, p.paragraphs, round(p.score, 6)) for p in r.search(query, k=4, mode=mode)]
+
+
+def manifest_of(path):
+    return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+
+
+def write_manifest(path, manifest):
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+# -- build and manifest -------------------------------------------------------------------------------
+
+def test_build_reports_counts(built):
+    _, report = built
+    assert (report.documents, report.chunks, report.embedded, report.reused) == (2, 2, 2, 0)
+    assert sorted(report.added) == ["cats", "ships"]
+
+
+def test_manifest_fields(built):
+    out, _ = built
+    m = manifest_of(out)
+    assert m["schema_version"] == store.SCHEMA_VERSION
+    assert (m["model"], m["dim"], m["normalized"], m["encoding"]) == ("fake", 64, True, "cl100k_base")
+    assert m["chunking"] == {"max_tokens": 180, "min_tokens": 50, "overlap": 0}
+    assert m["counts"] == {"documents": 2, "paragraphs": 6, "chunks": 2}
+    assert len(m["content_hash"]) == 64
+    assert set(m["files"]) == {"vectors", "chunks", "documents", "faiss", "lexical"}
+
+
+def test_manifest_files_exist_with_recorded_sizes(built):
+    out, _ = built
+    for role, info in manifest_of(out)["files"].items():
+        assert (out / info["name"]).exists(), role
+        if role != "lexical":
+            assert (out / info["name"]).stat().st_size == info["size"]
+
+
+def test_content_hash_is_sources_hash(built, sources):
+    from rag.ingest import load_document
+
+    out, _ = built
+    docs = [load_document(sources / "cats.txt"), load_document(sources / "ships.txt")]
+    assert manifest_of(out)["content_hash"] == store.sources_hash(docs)
+
+
+def test_vectors_are_normalized(built):
+    data = store.load(built[0])
+    assert np.allclose(np.linalg.norm(data.vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_load_and_search(built, fake_embedder):
+    hits = results(built[0], fake_embedder)
+    assert hits[0][0] == "ships"
+
+
+def test_search_returns_documents_and_titles(built, fake_embedder):
+    r = Retriever.load(built[0], config=Config(model="fake"), embedder=fake_embedder)
+    p = r.search("kittens open their eyes", k=1)[0]
+    assert (p.doc_id, p.title) == ("cats", "cats")
+    assert r.documents["cats"].text[p.start : p.end] == p.text
+
+
+def test_directory_holds_only_committed_files(built, sources, fake_embedder, fake_config):
+    out, _ = built
+    build_index([sources], out, fake_config, embedder=fake_embedder, incremental=False)
+    names = {info["name"] for info in manifest_of(out)["files"].values()}
+    assert {p.name for p in out.iterdir()} == names | {"manifest.json", ".lock"}
+
+
+def test_nothing_to_index_raises(tmp_path, fake_embedder, fake_config):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(IngestError, match="nothing to index"):
+        build_index([empty], tmp_path / "idx", fake_config, embedder=fake_embedder)
+
+
+def test_missing_source_raises(tmp_path, fake_embedder, fake_config):
+    with pytest.raises(IngestError, match=r"nowhere: no such file or directory"):
+        build_index([tmp_path / "nowhere"], tmp_path / "idx", fake_config, embedder=fake_embedder)
+
+
+def test_unreadable_file_in_folder_skipped_and_reported(sources, tmp_path, fake_embedder, fake_config):
+    (sources / "broken.txt").write_bytes(b"\x00\x01binary\x00")
+    report = build_index([sources], tmp_path / "idx", fake_config, embedder=fake_embedder)
+    assert report.documents == 2
+    assert any("broken.txt" in path and "binary" in reason for path, reason in report.skipped)
+
+
+# -- load checks --------------------------------------------------------------------------------------
+
+def test_model_mismatch_refused(built, fake_embedder):
+    with pytest.raises(ManifestMismatchError, match=r"built with model 'fake', but the configured model is 'other'"):
+        Retriever.load(built[0], config=Config(model="other"), embedder=fake_embedder)
+
+
+def test_newer_schema_refused(built, fake_embedder):
+    out, _ = built
+    write_manifest(out, manifest_of(out) | {"schema_version": 99})
+    with pytest.raises(SchemaVersionError, match="newer"):
+        Retriever.load(out, config=Config(model="fake"), embedder=fake_embedder)
+
+
+def test_older_schema_refused(built):
+    out, _ = built
+    write_manifest(out, manifest_of(out) | {"schema_version": 0})
+    with pytest.raises(SchemaVersionError, match="old schema 0"):
+        store.load(out)
+
+
+def test_invalid_manifest_json_refused(built):
+    out, _ = built
+    (out / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexCorruptedError, match="not valid JSON"):
+        store.load(out)
+
+
+def test_truncated_faiss_file_refused(built, fake_embedder):
+    out, _ = built
+    f = out / manifest_of(out)["files"]["faiss"]["name"]
+    f.write_bytes(f.read_bytes()[:-100])
+    with pytest.raises(IndexCorruptedError, match="truncated"):
+        Retriever.load(out, config=Config(model="fake"), embedder=fake_embedder)
+
+
+def test_missing_chunks_file_refused(built):
+    out, _ = built
+    (out / manifest_of(out)["files"]["chunks"]["name"]).unlink()
+    with pytest.raises(IndexCorruptedError, match="missing"):
+        store.load(out)
+
+
+def test_changed_vectors_file_fails_checksum(built):
+    out, _ = built
+    f = out / manifest_of(out)["files"]["vectors"]["name"]
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 0xFF  # same size, different content
+    f.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptedError, match="checksum"):
+        store.load(out)
+
+
+def test_missing_index_dir_refused(tmp_path, fake_embedder):
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        Retriever.load(tmp_path / "nothing-here", config=Config(model="fake"), embedder=fake_embedder)
+
+
+# -- crash safety ---------------------------------------------------------------------------------
+
+class ExplodingEmbedder:
+    """Embeds the first batch, reports progress, then fails: a build dying midway."""
+
+    name, dim = "fake", 64
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def embed_many(self, texts, batch_size=32, progress=None):
+        self.inner.embed_batch(texts[:1])
+        if progress:
+            progress(1)
+        raise RuntimeError("embedding backend crashed")
+
+
+def test_failed_build_leaves_old_index_answering(built, sources, fake_embedder, fake_config):
+    out, _ = built
+    before_manifest, before = manifest_of(out), results(out, fake_embedder)
+    (sources / "new.txt").write_text("Entirely new notes about ships and harbours.", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="crashed"):
+        build_index([sources], out, fake_config, embedder=ExplodingEmbedder(fake_embedder), incremental=False)
+    assert manifest_of(out) == before_manifest
+    assert results(out, fake_embedder) == before
+
+
+def test_stale_generation_files_removed(built, sources, fake_embedder, fake_config):
+    out, _ = built
+    stale = ["vectors-deadbeef.npy", "chunks-deadbeef.jsonl", "faiss-deadbeef.index", "manifest.json.deadbeef.tmp"]
+    for name in stale:
+        (out / name).write_bytes(b"left by a killed build")
+    (out / "lexical-deadbeef").mkdir()
+    (out / "my-notes.txt").write_text("not ours", encoding="utf-8")
+    build_index([sources], out, fake_config, embedder=fake_embedder, incremental=False)
+    left = {p.name for p in out.iterdir()}
+    assert not left & set(stale + ["lexical-deadbeef"])
+    assert "my-notes.txt" in left
+
+
+def test_sigkill_during_build_leaves_old_index(built, sources, tmp_path, fake_embedder):
+    out, _ = built
+    before_manifest, before = manifest_of(out), results(out, fake_embedder)
+    script = tmp_path / "slow_build.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time
+        from rag.config import Config
+        from rag.indexer import build_index
+
+        class SlowEmbedder:
+            name, dim = "fake", 64
+            def embed_many(self, texts, batch_size=32, progress=None):
+                print("embedding", flush=True)
+                time.sleep(120)
+                raise SystemExit("should have been killed")
+
+        build_index([sys.argv[1]], sys.argv[2], Config(model="fake"), embedder=SlowEmbedder(), incremental=False)
+        print("committed", flush=True)
+    """), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(sources), str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == "embedding", proc.stderr.read()
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert manifest_of(out) == before_manifest
+    assert results(out, fake_embedder) == before
+    with store.write_lock(out, wait=1, notify=None):  # the dead writer's lock is gone
+        pass
+
+
+# -- incremental rebuilds -------------------------------------------------------------------------
+
+def test_rebuild_unchanged_embeds_nothing(built, sources, fake_embedder, fake_config):
+    out, _ = built
+    report = build_index([sources], out, fake_config, embedder=fake_embedder)
+    assert (report.embedded, report.reused) == (0, 2)
+    assert report.added == report.changed == report.removed == ()
+
+
+def test_rebuild_unchanged_answers_identically(built, sources, fake_embedder, fake_config):
+    out, _ = built
+    before = results(out, fake_embedder)
+    build_index([sources], out, fake_config, embedder=fake_embedder)
+    assert results(out, fake_embedder) == before
+
+
+def test_changed_file_reembeds_only_its_chunks(built, sources, fake_embedder, fake_config):
+    out, _ = built
+    (sources / "ships.txt").write_text(SHIPS + "\n\nFerries also use the harbour at night.", encoding="utf-8")
+    report = build_index([sources], out, fake_config, embedder=fake_embedder)
+    assert report.changed == ("ships",)
+    ships_chunks = sum(c.doc_id == "ships" for c in store.load(out).chunks)
+    assert (report.embedded, report.reused) == (ships_chunks, 1)
+
+
+def test_changed_file_is_searchable(built, sources, fake_embedder, fake_config):
+    out, _ = built
+    (sources / "ships.txt").write_text("Ferries cross the fjord at dawn.", encoding="utf-8")
+    build_index([sources], out, fake_config, embedder=fake_embedder)
+    r = Retriever.load(out, config=Config(model="fake"), embedder=fake_embedder)
+    assert "fjord" in r.search("ferries fjord dawn", k=1)[0].text
+
+
+def test_removed_file_dropped(built, sources, fake_embedder, fake_config):
+    out, _ = built
+    (sources / "ships.txt").unlink()
+    report = build_index([sources], out, fake_config, embedder=fake_embedder)
+    assert report.removed == ("ships",)
+    assert report.embedded == 0
+    assert {c.doc_id for c in store.load(out).chunks} == {"cats"}
+
+
+def test_added_file_embeds_only_new_chunks(built, sources, fake_embedder, fake_config):
+    out, _ = built
+    (sources / "birds.txt").write_text("Birds migrate south in autumn.", encoding="utf-8")
+    report = build_index([sources], out, fake_config, embedder=fake_embedder)
+    assert (report.added, report.embedded, report.reused) == (("birds",), 1, 2)
+
+
+def test_changed_chunking_settings_reembed_everything(built, sources, fake_embedder):
+    out, _ = built
+    report = build_index([sources], out, Config(model="fake", min_tokens=0), embedder=fake_embedder)
+    assert report.reused == 0 and report.embedded == 6
+
+
+def test_duplicate_documents_indexed_once(sources, tmp_path, fake_embedder, fake_config):
+    (sources / "cats-copy.txt").write_text(CATS, encoding="utf-8")
+    report = build_index([sources], tmp_path / "idx", fake_config, embedder=fake_embedder)
+    assert report.documents == 2
+    assert [r for _, r in report.skipped if r.startswith("duplicate of")]
+    assert sum(c.text.startswith("Cats are small") for c in store.load(tmp_path / "idx").chunks) == 1
+
+
+def test_same_stem_in_two_folders_kept_apart(tmp_path, fake_embedder, fake_config):
+    for sub, text in (("a", CATS), ("b", SHIPS)):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "notes.txt").write_text(text, encoding="utf-8")
+    report = build_index([tmp_path / "a", tmp_path / "b"], tmp_path / "idx", fake_config, embedder=fake_embedder)
+    assert sorted(d["doc_id"] for d in report.manifest["documents"]) == ["notes", "notes-2"]
+
+
+# -- permissions and locking ----------------------------------------------------------------------
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_directory_refused(sources, tmp_path, fake_embedder, fake_config):
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        with pytest.raises(RagError, match="not writable"):
+            build_index([sources], out, fake_config, embedder=fake_embedder)
+    finally:
+        out.chmod(0o755)
+
+
+def test_unwritable_directory_message(sources, tmp_path, fake_embedder, fake_config, monkeypatch):
+    """The same check as above, runnable as root: os.access is what write_lock consults."""
+    monkeypatch.setattr(store.os, "access", lambda path, mode: False)
+    with pytest.raises(RagError, match=r"index directory .*ro is not writable; choose another with --out"):
+        build_index([sources], tmp_path / "ro", fake_config, embedder=fake_embedder)
+
+
+def test_lock_times_out_with_index_locked_error(tmp_path):
+    with store.write_lock(tmp_path / "idx", notify=None):
+        t0 = time.monotonic()
+        with pytest.raises(IndexLockedError, match="another ragqa process is writing the index"):
+            with store.write_lock(tmp_path / "idx", wait=0.5, notify=None):
+                pass
+        assert 0.4 < time.monotonic() - t0 < 5
+
+
+def test_lock_free_again_after_release(tmp_path):
+    with store.write_lock(tmp_path / "idx", notify=None):
+        pass
+    with store.write_lock(tmp_path / "idx", wait=0, notify=None):
+        pass
+
+
+def test_build_waits_for_lock_holder(sources, tmp_path, fake_embedder, fake_config, capsys):
+    out = tmp_path / "idx"
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with store.write_lock(out, notify=None):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(10)
+    threading.Timer(0.6, release.set).start()
+    t0 = time.monotonic()
+    report = build_index([sources], out, fake_config, embedder=fake_embedder)
+    t.join()
+    assert time.monotonic() - t0 >= 0.5
+    assert report.documents == 2
+    assert "waiting for another ragqa process" in capsys.readouterr().out
+
+
+# -- the bundled index's self-repair --------------------------------------------------------------
+
+def test_ensure_bundled_rebuilds_stale_index(tmp_path, monkeypatch, fake_embedder):
+    from rag import config as config_mod
+    from rag.ingest import load_bundled
+    from rag.retriever import ensure_bundled
+
+    monkeypatch.setattr(config_mod, "default_index_dir", lambda: tmp_path / "bundled")
+    cfg = Config(model="fake")
+    first = ensure_bundled(cfg, fake_embedder)
+    assert first.path == tmp_path / "bundled"
+    write_manifest(first.path, first.manifest | {"content_hash": "stale"})
+    again = ensure_bundled(cfg, fake_embedder)
+    assert again.manifest["content_hash"] == store.sources_hash([load_bundled()])
+    assert again.manifest["generation"] != first.manifest["generation"]
+
+
+def test_ensure_bundled_reuses_fresh_index(tmp_path, monkeypatch, fake_embedder):
+    from rag import config as config_mod
+    from rag.retriever import ensure_bundled
+
+    monkeypatch.setattr(config_mod, "default_index_dir", lambda: tmp_path / "bundled")
+    cfg = Config(model="fake")
+    first = ensure_bundled(cfg, fake_embedder)
+    assert ensure_bundled(cfg, fake_embedder).manifest["generation"] == first.manifest["generation"]
+
+
+def test_ensure_bundled_rebuilds_corrupted_index(tmp_path, monkeypatch, fake_embedder):
+    from rag import config as config_mod
+    from rag.retriever import ensure_bundled
+
+    monkeypatch.setattr(config_mod, "default_index_dir", lambda: tmp_path / "bundled")
+    first = ensure_bundled(Config(model="fake"), fake_embedder)
+    (first.path / first.manifest["files"]["chunks"]["name"]).unlink()
+    assert len(ensure_bundled(Config(model="fake"), fake_embedder).chunks) == len(first.chunks)
