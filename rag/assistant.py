@@ -32,7 +32,7 @@ class Assistant:
         self.retriever = retriever
         self.config = config or retriever.config
         self.generator_name = generator or self.config.generator
-        self.extractive = ExtractiveGenerator(retriever.embedder)
+        self.extractive = ExtractiveGenerator(retriever.embedder, retriever=retriever)
         self._generators = {"extractive": self.extractive}
         self.generator = self.get_generator(self.generator_name)  # validates the name now
 

@@ -41,7 +41,7 @@ def best_sentence(claim: str, paragraph_text: str) -> tuple[str, float]:
 
 def strip_markers(text: str) -> str:
     """Remove citation markers. ``strip_markers("Yes [¶2].") == "Yes."``"""
-    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
+    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]*" + MARKER.pattern, "", text)).strip()
 
 
 @dataclass(frozen=True)
@@ -108,13 +108,18 @@ def _attach(claim: str, markers: str) -> str:
 
 
 def _claims(text: str):
-    """Sentence spans of an answer, with markers that follow a sentence end kept with it."""
-    spans = split_spans(text)
+    """Sentence spans of an answer. Markers written after a sentence's full stop ("It fell. [¶2]
+    Next.") belong to the sentence before them, not to the one they precede."""
     merged: list[list[int]] = []
-    for s, e in spans:
-        if merged and MARKER.fullmatch(text[s:e].strip()) or (merged and re.fullmatch(r"(\s*\[[^\]]*\])+[.]?", text[s:e])):
-            merged[-1][1] = e
-        else:
+    lead = re.compile(r"(?:\s*" + MARKER.pattern + r")+[.]?")
+    for s, e in split_spans(text):
+        m = lead.match(text, s)
+        if m and merged:
+            merged[-1][1] = m.end()
+            s = m.end()
+            while s < e and text[s].isspace():
+                s += 1
+        if s < e:
             merged.append([s, e])
     return [(s, e) for s, e in merged]
 

@@ -27,7 +27,7 @@ class Config:
     backend: str = "auto"  # query embedding: "auto" (ONNX when exported, else torch), "onnx", "torch"
     encoding: str = "cl100k_base"
     max_tokens: int = 180
-    min_tokens: int = 50
+    min_tokens: int = 80
     overlap: int = 0
     k: int = 5
     mode: str = "hybrid"  # "hybrid" | "dense" | "lexical"
@@ -78,10 +78,11 @@ class Config:
             if raw is None or raw == "":
                 continue
             kind = f.type if isinstance(f.type, str) else f.type.__name__
-            if kind.startswith("int"):
-                values[f.name] = int(raw)
-            elif kind.startswith("float"):
-                values[f.name] = float(raw)
+            if kind.startswith(("int", "float")):
+                try:
+                    values[f.name] = (int if kind.startswith("int") else float)(raw)
+                except ValueError:
+                    raise ValueError(f"RAGQA_{f.name.upper()} must be a number. Currently, it is {raw!r}") from None
             elif "Path" in kind:
                 values[f.name] = Path(raw)
             else:

@@ -93,5 +93,24 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 def make_query_embedder(config, index_path=None) -> Embedder:
-    """The embedder for queries under ``config`` (torch today; ONNX when exported)."""
+    """The query embedder for ``config``: ``make_query_embedder(Config(backend="torch"))`` is torch.
+
+    "auto": ONNX (no torch import) when this model has an export, else ONNX exported on first use
+    when torch and onnx are installed, else torch. "onnx": ONNX or ``MissingDependencyError``.
+    Exports are per model, not per index (see ``rag.onnx_embed``), so ``index_path`` is unused.
+    """
+    if config.backend == "torch":
+        return SentenceTransformerEmbedder(config.model)
+    from .onnx_embed import OnnxEmbedder, can_export, find_export
+
+    path = find_export(config.model)
+    if path is not None:
+        return OnnxEmbedder(config.model, path)
+    if can_export():
+        fallback = SentenceTransformerEmbedder(config.model) if config.backend == "auto" else None
+        return OnnxEmbedder(config.model, export=True, fallback=fallback)
+    if config.backend == "onnx":
+        from .onnx_embed import _export_deps_error
+
+        raise _export_deps_error()
     return SentenceTransformerEmbedder(config.model)

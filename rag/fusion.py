@@ -29,7 +29,7 @@ def saturate(bm25: np.ndarray, half: float) -> np.ndarray:
     return bm25 / (bm25 + half)
 
 
-def linear(dense: np.ndarray, lexical: np.ndarray, w_dense: float = 0.6, half: float = 8.0) -> np.ndarray:
+def linear(dense: np.ndarray, lexical: np.ndarray, w_dense: float = 0.4, half: float = 32.0) -> np.ndarray:
     """Score-level fusion: ``w_dense * cosine + (1 - w_dense) * saturate(bm25)``, in [-1, 1],
     comparable across queries (so an abstention threshold on it is meaningful)."""
     return w_dense * dense + (1 - w_dense) * saturate(np.maximum(lexical, 0), half)
@@ -44,3 +44,9 @@ def minmax(dense: np.ndarray, lexical: np.ndarray, w_dense: float = 0.6) -> np.n
 
 
 METHODS = {"rrf": rrf, "linear": linear, "minmax": minmax}
+
+
+def with_sentences(fused: np.ndarray, best_sentence: np.ndarray, weight: float = 0.5) -> np.ndarray:
+    """Blend a chunk's fused score with the cosine of its best-matching sentence. A chunk of
+    several paragraphs is judged by its most relevant sentence, not diluted by the rest."""
+    return (1 - weight) * fused + weight * best_sentence

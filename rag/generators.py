@@ -40,10 +40,11 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, embedder, max_sentences: int = MAX_SENTENCES):
+    def __init__(self, embedder, max_sentences: int = MAX_SENTENCES, retriever=None):
         if max_sentences < 1:
             raise ValueError(f"max_sentences must be at least 1. Currently, max_sentences is {max_sentences}")
         self.embedder = embedder
+        self.retriever = retriever  # when given, sentence vectors come from the index, not the model
         self.max_sentences = max_sentences
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -66,18 +67,27 @@ class ExtractiveGenerator:
         q = prepare(question, history)
         weights = {t: w for t, w in q.weights.items()}
         total = sum(weights.values()) or 1.0
-        sents = []
+        sents, vecs = [], []
         for p in passages:
             doc = documents[p.doc_id]
+            if self.retriever is not None and p.chunk_id >= 0:
+                spans = self.retriever.sentences(p.chunk_id)
+                vecs.append(self.retriever.sentence_vectors(p.chunk_id))
+                sents += [(p.doc_id, n, s, doc.text[s:e]) for s, e, n in spans]
+                continue
             for n in p.paragraphs:
                 para = doc.paragraph(n)
                 for s, e in split_spans(para.text):
                     sents.append((p.doc_id, n, para.start + s, para.text[s:e]))
-        sents = list({(d, s): (d, n, s, t) for d, n, s, t in sents}.values())
         if not sents:
             return []
         qv = self._vectors([q.text])[0]
-        cos = self._vectors([t for *_, t in sents]) @ qv
+        if vecs and sum(len(v) for v in vecs) == len(sents):
+            matrix = np.vstack(vecs)
+        else:
+            matrix = self._vectors([t for *_, t in sents])
+        keep = list({(d, s): i for i, (d, n, s, t) in enumerate(sents)}.values())  # overlapping chunks
+        sents, cos = [sents[i] for i in keep], (matrix @ qv)[keep]
         out = []
         for (doc_id, n, start, text), c in zip(sents, cos):
             toks = set(tokenize(text))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import store, vectors
-from .chunking import chunk_document
+from .chunking import chunk_document, chunk_sentences
 from .config import Config
 from .document import Document
 from .errors import IngestError, RagError
@@ -102,40 +102,59 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
 
     with store.write_lock(out):
         old = _previous(out, settings) if incremental else None
-        old_by_doc: dict[str, tuple[str, list, np.ndarray]] = {}
+        old_by_doc: dict[str, tuple] = {}  # doc_id -> (content hash, chunks, vectors, sentence vectors per chunk)
         if old is not None:
             hashes = {d["doc_id"]: d["content_hash"] for d in old.manifest["documents"]}
             rows: dict[str, list[int]] = {}
             for i, c in enumerate(old.chunks):
                 rows.setdefault(c.doc_id, []).append(i)
+            off = old.sentence_offsets
             for doc_id, idx in rows.items():
-                old_by_doc[doc_id] = (hashes.get(doc_id), [old.chunks[i] for i in idx], old.vectors[idx])
+                sents = [old.sentence_vectors[off[i]:off[i + 1]] for i in idx]
+                old_by_doc[doc_id] = (hashes.get(doc_id), [old.chunks[i] for i in idx], old.vectors[idx], sents)
         all_chunks, parts, todo, added, changed = [], [], [], [], []
         for d in docs:
             prev = old_by_doc.get(d.doc_id)
             if prev and prev[0] == d.content_hash:
                 all_chunks += prev[1]
-                parts.append(prev[2])
+                parts.append((prev[2], prev[3]))
                 continue
             (changed if prev else added).append(d.doc_id)
             chunks = chunk_document(d, config.max_tokens, config.overlap, config.encoding, config.min_tokens)
             todo.append((len(parts), chunks))
             all_chunks += chunks
             parts.append(None)
-        texts = [c.text for _, chunks in todo for c in chunks]
+        # Chunks and their sentences are embedded in one pass: sentence vectors let retrieval and the
+        # extractive generator score single sentences without embedding anything at query time.
+        texts, plan = [], []
+        by_id = {d.doc_id: d for d in docs}
+        for slot, chunks in todo:
+            for c in chunks:
+                doc = by_id[c.doc_id]
+                spans = chunk_sentences(doc, c)
+                plan.append((slot, len(texts), len(spans)))
+                texts.append(c.text)
+                texts += [doc.text[s:e] for s, e, _ in spans]
         total = len(texts)
         new_vecs = embedder.embed_many(texts, progress=(lambda n: progress(n, total)) if progress else None) \
             if texts else np.zeros((0, 0), np.float32)
-        pos = 0
-        for slot, chunks in todo:
-            parts[slot] = new_vecs[pos : pos + len(chunks)]
-            pos += len(chunks)
-        dim = next((p.shape[1] for p in parts if p is not None and p.size), 0)
+        fresh: dict[int, tuple[list, list]] = {}
+        for slot, at, n_sent in plan:
+            vecs, sents = fresh.setdefault(slot, ([], []))
+            vecs.append(new_vecs[at])
+            sents.append(new_vecs[at + 1 : at + 1 + n_sent])
+        for slot, (vecs, sents) in fresh.items():
+            parts[slot] = (np.vstack(vecs), sents)
+        dim = next((p[0].shape[1] for p in parts if p is not None and p[0].size), 0)
         if dim == 0:
             raise RagError("no text to embed in the given documents")
-        matrix = np.vstack([p.reshape(-1, dim) for p in parts]).astype(np.float32)
+        matrix = np.vstack([p[0].reshape(-1, dim) for p in parts]).astype(np.float32)
+        sentence_list = [sv for p in parts for sv in p[1]]
+        offsets = np.concatenate([[0], np.cumsum([len(sv) for sv in sentence_list])]).astype(np.int64)
+        sentence_matrix = np.vstack(sentence_list).astype(np.float32)
         removed = sorted(set(old_by_doc) - {d.doc_id for d in docs})
         index = vectors.build(matrix)
+        n_embedded = sum(len(chunks) for _, chunks in todo)
 
         from .lexical import LexicalIndex
 
@@ -155,8 +174,9 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
             "extra_files": {"lexical": {"name": gen_lex}},
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        manifest = store.save(out, manifest, all_chunks, docs, matrix, lambda fn: vectors.write(index, fn))
-    return BuildReport(out, len(docs), len(all_chunks), total, len(all_chunks) - total, tuple(added),
+        manifest = store.save(out, manifest, all_chunks, docs, matrix, lambda fn: vectors.write(index, fn),
+                              sentence_matrix, offsets)
+    return BuildReport(out, len(docs), len(all_chunks), n_embedded, len(all_chunks) - n_embedded, tuple(added),
                        tuple(changed), tuple(removed), tuple(skipped), time.perf_counter() - t0, manifest)
 
 

@@ -36,12 +36,7 @@ def decode(data: bytes, name: str) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        from charset_normalizer import from_bytes  # a requests dependency; well kept
-
-        best = from_bytes(data).best()
-        if best is None:
-            raise IngestError(f"{name}: cannot decode: not UTF-8 and no other encoding fits") from None
-        text = str(best)
+        text = _legacy_decode(data, name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\t\f")
     if controls > 0.05 * min(len(text), 8192):
@@ -49,6 +44,37 @@ def decode(data: bytes, name: str) -> str:
     if not text.strip():
         raise IngestError(f"{name}: file has no text")
     return text
+
+
+def _legacy_decode(data: bytes, name: str) -> str:
+    """Non-UTF-8 bytes. Western text in cp1252/latin-1 is by far the most common case, and
+    charset detectors misjudge short samples of it, so it is tried first and accepted when every
+    non-ASCII character is a Latin letter or common punctuation; other scripts go to
+    charset-normalizer."""
+    import unicodedata
+
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise IngestError(f"{name}: has a UTF-16 byte-order mark but is not valid UTF-16") from None
+    try:
+        text = data.decode("cp1252")
+        high = [c for c in text if ord(c) >= 128]
+        letters = sum(1 for c in text if c.isalpha())
+        # Western prose is mostly ASCII with a few accented Latin letters; Cyrillic or Greek read
+        # as cp1252 turns into runs of accented letters instead.
+        if len(high) <= 0.5 * max(letters, 1) and all(
+                unicodedata.category(c)[0] in "PSZ" or "LATIN" in unicodedata.name(c, "") for c in high):
+            return text
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # a requests dependency; well kept
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestError(f"{name}: cannot decode: not UTF-8 and no other encoding fits")
+    return str(best)
 
 
 def _paragraphs(text: str, spans: list[tuple[int, int]], page: int | None = None) -> list[Paragraph]:
@@ -202,7 +228,7 @@ def load_document(path: str | Path, max_bytes: int = 25 * 2**20) -> Document:
         raise IngestError(f"{path}: unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
     size = path.stat().st_size
     if size > max_bytes:
-        raise IngestError(f"{path}: file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit (max_file_mb)")
+        raise IngestError(f"{path}: file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB limit (max_file_mb)")
     if suffix == ".pdf":
         return parse_pdf(path, path.stem)
     data = path.read_bytes()

@@ -151,24 +151,43 @@ class OpenAIChat:
         payload = {"model": self.model, "messages": messages,
                    "max_tokens": max_tokens, "temperature": temperature}
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        deadline = time.monotonic() + self.timeout  # whole-request budget, not just per read
-        body = bytearray()
-        try:
-            with httpx.Client(timeout=self.timeout) as client:
-                with client.stream("POST", url, json=payload, headers=headers) as resp:
-                    for chunk in resp.iter_bytes():
-                        body += chunk
-                        if time.monotonic() > deadline:
-                            raise httpx.ReadTimeout("deadline exceeded")
-        except httpx.TimeoutException as exc:
+        # httpx's timeouts apply per network operation, so a server trickling bytes could hold a
+        # request forever; the request runs in a daemon thread and we wait at most ``timeout``.
+        outcome: dict = {}
+        done = threading.Event()
+
+        def request() -> None:
+            deadline = time.monotonic() + self.timeout
+            body = bytearray()
+            try:
+                with httpx.Client(timeout=self.timeout) as client:
+                    with client.stream("POST", url, json=payload, headers=headers) as resp:
+                        for chunk in resp.iter_bytes():
+                            body += chunk
+                            if time.monotonic() > deadline:
+                                raise httpx.ReadTimeout("deadline exceeded")
+                outcome["status"], outcome["body"] = resp.status_code, bytes(body)
+            except Exception as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=request, daemon=True, name="openai-request").start()
+        if not done.wait(self.timeout):
+            raise GeneratorError(f"LLM endpoint {url} timed out after {self.timeout:g} s")
+        exc = outcome.get("error")
+        if isinstance(exc, httpx.TimeoutException):
             raise GeneratorError(f"LLM endpoint {url} timed out after {self.timeout:g} s") from exc
-        except httpx.ConnectError as exc:
+        if isinstance(exc, httpx.ConnectError):
             raise GeneratorError(f"cannot connect to LLM endpoint {url}: {exc}") from exc
-        except httpx.HTTPError as exc:
+        if isinstance(exc, httpx.HTTPError):
             raise GeneratorError(f"request to LLM endpoint {url} failed: {exc}") from exc
+        if exc is not None:
+            raise GeneratorError(f"request to LLM endpoint {url} failed: {exc!r}") from exc
+        body, status = outcome["body"], outcome["status"]
         text = bytes(body).decode("utf-8", "replace")
-        if resp.status_code >= 400:
-            raise GeneratorError(f"LLM endpoint {url} returned HTTP {resp.status_code}: "
+        if status >= 400:
+            raise GeneratorError(f"LLM endpoint {url} returned HTTP {status}: "
                                  f"{_error_detail(text)}")
         try:
             data = json.loads(text)

@@ -38,10 +38,15 @@ def render(question: str, passages, documents, history=None) -> list[dict]:
                 continue
             seen.add((p.doc_id, n))
             key = f"{p.doc_id} ¶{n}" if multi else f"¶{n}"
-            blocks.append(PARAGRAPH.format(key=key, title=doc.title, text=doc.paragraph(n).text))
+            blocks.append(PARAGRAPH.format(key=key, title=_defang(doc.title), text=_defang(doc.paragraph(n).text)))
     turns = "\n".join(f"Q: {q}\nA: {a}" for q, a in (history or [])[-3:]) or NO_HISTORY
     return [{"role": "system", "content": SYSTEM},
             {"role": "user", "content": USER.format(paragraphs="\n\n".join(blocks), history=turns, question=question)}]
+
+
+def _defang(text: str) -> str:
+    """Document text cannot open or close a fence: ``_defang("<<<END>>>") == "‹‹‹END›››"``."""
+    return text.replace("<<<", "‹‹‹").replace(">>>", "›››")
 
 
 def show() -> str:

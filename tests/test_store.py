@@ -79,10 +79,10 @@ def test_manifest_fields(built):
     m = manifest_of(out)
     assert m["schema_version"] == store.SCHEMA_VERSION
     assert (m["model"], m["dim"], m["normalized"], m["encoding"]) == ("fake", 64, True, "cl100k_base")
-    assert m["chunking"] == {"max_tokens": 180, "min_tokens": 50, "overlap": 0}
+    assert m["chunking"] == {"max_tokens": 180, "min_tokens": 80, "overlap": 0}
     assert m["counts"] == {"documents": 2, "paragraphs": 6, "chunks": 2}
     assert len(m["content_hash"]) == 64
-    assert set(m["files"]) == {"vectors", "chunks", "documents", "faiss", "lexical"}
+    assert set(m["files"]) == {"vectors", "chunks", "documents", "faiss", "lexical", "sentences"}
 
 
 def test_manifest_files_exist_with_recorded_sizes(built):
@@ -118,10 +118,13 @@ def test_search_returns_documents_and_titles(built, fake_embedder):
     assert r.documents["cats"].text[p.start : p.end] == p.text
 
 
-def test_directory_holds_only_committed_files(built, sources, fake_embedder, fake_config):
+def test_directory_holds_only_committed_and_previous_generation(built, sources, fake_embedder, fake_config):
     out, _ = built
     build_index([sources], out, fake_config, embedder=fake_embedder, incremental=False)
-    names = {info["name"] for info in manifest_of(out)["files"].values()}
+    build_index([sources], out, fake_config, embedder=fake_embedder, incremental=False)
+    m = manifest_of(out)
+    names = {info["name"] for info in m["files"].values()} | set(m["previous_files"])
+    assert len(names) == 2 * len(m["files"])
     assert {p.name for p in out.iterdir()} == names | {"manifest.json", ".lock"}
 
 

@@ -22,7 +22,7 @@ class GoldItem:
 
     id: str
     question: str
-    answer: str
+    answer: str  # "" for unanswerable questions (null in the file)
     evidence: tuple[str, ...]
     answerable: bool
     key_facts: tuple[str, ...]
@@ -44,6 +44,8 @@ def _check(obj, texts) -> list[str]:
             problems.append(f"missing field {name!r}")
             continue
         value = obj[name]
+        if name == "answer" and value is None:  # unanswerable questions have no reference answer
+            continue
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             want = {str: "a string", list: "a list of strings", bool: "true or false"}[kind]
             problems.append(f"field {name!r} must be {want}, got {json.dumps(value, ensure_ascii=False)[:40]}")
@@ -55,6 +57,8 @@ def _check(obj, texts) -> list[str]:
         return problems
     if obj["answerable"] and not obj["evidence"]:
         problems.append("answerable question with no evidence quotes")
+    if obj["answerable"] and not (obj["answer"] or "").strip():
+        problems.append("answerable question with no reference answer")
     if texts is not None:
         for quote in obj["evidence"]:
             if not any(contains(t, quote) for t in texts):
@@ -93,7 +97,7 @@ def load_gold(path, document_texts=None) -> list[GoldItem]:
         seen.setdefault(qid, n)
         problems += [f"{path} line {n} ({qid}): {p}" for p in found]
         if not found:
-            items.append(GoldItem(obj["id"], obj["question"], obj["answer"], tuple(obj["evidence"]),
+            items.append(GoldItem(obj["id"], obj["question"], obj["answer"] or "", tuple(obj["evidence"]),
                                   obj["answerable"], tuple(obj["key_facts"]), str(path), n))
     if not problems and not items:
         problems.append(f"{path}: no questions in the file")

@@ -20,6 +20,7 @@ from ..sentences import split_spans
 MARKER = re.compile(r"\[(?:(?P<doc>[^\[\]¶\n]{1,120}?)\s*)?¶\s?(?P<num>\d{1,5})\]")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
                          "–": "-", "—": "-", "‐": "-", "‑": "-"})
+_LEADING = re.compile(r"(?:\s*" + MARKER.pattern.replace("?P<doc>", "?:").replace("?P<num>", "?:") + r")+[.!?…]?")
 _TRAILING = re.compile(r"((?:\s*" + MARKER.pattern + r")+)\s*[.!?…;:’'\"”)\]]*\s*$")
 STOPWORDS = frozenset("""
 a about after all also an and any are as at be because been being but by can could did do does for
@@ -43,7 +44,7 @@ def contains(text: str, quote: str) -> bool:
 
 def strip_markers(text: str) -> str:
     """Remove citation markers. ``strip_markers("He left [¶2].") == "He left."``"""
-    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
+    return re.sub(r"\s+([.,;:!?])", r"\1", normalize_ws(MARKER.sub("", text)))
 
 
 def mean(values) -> float | None:
@@ -199,8 +200,15 @@ def answer_sentences(text: str) -> list[tuple[str, list[tuple[str, int]]]]:
     """
     merged: list[list[int]] = []
     for s, e in split_spans(text):
-        piece = MARKER.sub("", text[s:e])
-        if merged and not re.search(r"[^\W_]", piece):  # only markers / punctuation: belongs to the previous
+        lead = _LEADING.match(text, s, e)
+        if merged and lead and lead.end() > s:  # "Claim. [¶3] Next claim.": the marker closes "Claim."
+            merged[-1][1] = lead.end()
+            s = lead.end()
+            while s < e and text[s].isspace():
+                s += 1
+        if s >= e:
+            continue
+        if merged and not re.search(r"[^\W_]", MARKER.sub("", text[s:e])):  # only markers/punctuation
             merged[-1][1] = e
         else:
             merged.append([s, e])

@@ -1,0 +1,90 @@
+"""``ragqa eval``: register with ``add_parser(subparsers)``; ``run_cli(args)`` returns the exit status
+(0 ok, 1 a ``--min``/``--max`` gate failed; errors raise ``RagError``/``ValueError`` for ``rag.cli``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .runner import lower_is_better
+
+MODES = ("hybrid", "dense", "lexical")
+
+
+def add_parser(sub) -> None:
+    """Add the ``eval`` subcommand to an argparse subparsers object."""
+    s = sub.add_parser(
+        "eval", help="score retrieval, answers, citations and abstention on gold question files",
+        description="Evaluate on gold JSONL files; writes results.json, report.md and plots to --out. "
+                    "Retrieval metrics per --mode; answer metrics with the first mode.")
+    s.add_argument("--gold", nargs="+", metavar="FILE", help="gold JSONL file(s) (default: eval/gold.jsonl)")
+    src = s.add_mutually_exclusive_group()
+    src.add_argument("--index", metavar="DIR", help="an existing index (default: the bundled article's)")
+    src.add_argument("--corpus", nargs="+", metavar="PATH", help="files/folders to index into a temporary index")
+    s.add_argument("--generator", choices=["extractive", "local", "openai"], help="answer generator (default extractive)")
+    s.add_argument("--mode", nargs="+", choices=MODES, dest="modes", metavar="MODE",
+                   help="retrieval mode(s): hybrid, dense, lexical (default hybrid)")
+    s.add_argument("-k", type=int, help="passages given to the answerer (default 5); retrieval is scored on max(10, k)")
+    s.add_argument("--out", metavar="DIR", help="report directory (default: eval/reports/latest)")
+    s.add_argument("--min", nargs="+", action="extend", dest="min_gates", metavar="METRIC=VALUE",
+                   help="fail (exit 1) when a metric is below VALUE, e.g. recall@5=0.9")
+    s.add_argument("--max", nargs="+", action="extend", dest="max_gates", metavar="METRIC=VALUE",
+                   help="fail (exit 1) when a metric is above VALUE, e.g. false_abstention_rate=0.1")
+    s.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=run_cli)
+
+
+def run_cli(args) -> int:
+    from ..config import Config
+    from . import gates as G
+    from .report import format_tables, write_all
+    from .runner import EvalSettings, default_gold, default_out, evaluate, gate_values, metric_names
+
+    def log(msg):
+        print(msg, file=sys.stderr)
+
+    config = Config.from_env().replace(generator=getattr(args, "generator", None), k=getattr(args, "k", None))
+    modes = tuple(getattr(args, "modes", None) or (config.mode,))
+    answers = not getattr(args, "retrieval_only", False)
+    valid = metric_names(modes, config.k, answers)
+    gates = (G.parse_gates(getattr(args, "min_gates", None), "min", valid)
+             + G.parse_gates(getattr(args, "max_gates", None), "max", valid))
+    for g in gates:
+        if g.kind == "min" and lower_is_better(g.metric):
+            log(f"note: {g.metric} is lower-is-better; --max {g.metric}=... is probably what you meant")
+    settings = EvalSettings(
+        gold=tuple(Path(p) for p in (args.gold or [default_gold()])),
+        index=Path(args.index) if getattr(args, "index", None) else None,
+        corpus=tuple(Path(p) for p in (getattr(args, "corpus", None) or ())),
+        generator=config.generator, modes=modes, k=config.k, answers=answers)
+    results = evaluate(settings, config, progress=False if getattr(args, "quiet", False) else None, log=log)
+    out = write_all(results, Path(args.out) if getattr(args, "out", None) else default_out())
+    print(format_tables(results))
+    print(f"\nwrote {out / 'results.json'}, {out / 'report.md'}, recall_at_k.png, outcomes.png")
+    failures = G.check(gates, gate_values(results))
+    for f in failures:
+        print(f, file=sys.stderr)
+    if gates and not failures:
+        print("PASS: " + ", ".join(f"{g.metric} {'>=' if g.kind == 'min' else '<='} {g.bound:g}" for g in gates))
+    return 1 if failures else 0
+
+
+def main(argv=None) -> int:
+    """Standalone entry (``python -m rag.evaluation.cli``) until ``rag.cli`` wires ``add_parser`` in."""
+    import argparse
+
+    from ..errors import RagError
+
+    parser = argparse.ArgumentParser(prog="ragqa")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (RagError, ValueError) as exc:
+        print(f"ragqa: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
