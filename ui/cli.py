@@ -1,0 +1,120 @@
+"""``ragqa chat``: the chat window on http://127.0.0.1:7860. ``add_parser(sub)`` registers the
+command on ``ragqa``'s subparsers; ``python -m ui.cli chat --port 7861`` runs it standalone."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+import time
+
+AUTH_ENV = "RAGQA_AUTH"
+
+
+def is_loopback(host: str) -> bool:
+    """``is_loopback("127.0.0.1") and is_loopback("localhost") and not is_loopback("0.0.0.0")``"""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to a public interface
+
+
+def parse_auth(value: str | None):
+    """``parse_auth("ann:s3cret:x") == ("ann", "s3cret:x")``; ``None`` when unset."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--auth / RAGQA_AUTH must look like user:password")
+    return user, password
+
+
+def add_parser(sub) -> None:
+    """Register ``chat`` on an argparse subparsers object."""
+    s = sub.add_parser("chat", help="open the chat window (Gradio) in the browser",
+                       description="Serve a chat window over an index: answers with cited paragraphs.")
+    s.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article's)")
+    s.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1, this machine only)")
+    s.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    s.add_argument("--share", action="store_true", help="also publish a temporary public gradio.live URL")
+    s.add_argument("--generator", choices=["extractive", "local", "openai"], help="default generator")
+    s.add_argument("-k", type=int, help="number of passages (default 5)")
+    s.add_argument("--auth", metavar="USER:PASS", help=f"require this login (or set {AUTH_ENV})")
+    s.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback --host")
+    s.add_argument("--feedback", metavar="FILE", help="feedback JSONL file (default ./feedback.jsonl)")
+    s.set_defaults(func=cmd_chat)
+
+
+def _warn(msg: str) -> None:
+    print(f"ragqa chat: warning: {msg}", file=sys.stderr)
+
+
+def cmd_chat(args) -> int:
+    """Load the index, warm the assistant, serve until interrupted."""
+    t0 = time.perf_counter()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            print(f"ragqa chat: error: --host {args.host} is reachable from other machines; "
+                  "add --allow-remote if that is intended", file=sys.stderr)
+            return 2
+        _warn(f"serving on {args.host}: anyone who can reach this machine can use the app"
+              + ("" if (args.auth or os.environ.get(AUTH_ENV)) else " (no --auth set)"))
+    auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
+    if args.share:
+        _warn("--share publishes the app at a public URL" + ("" if auth else " without a login (--auth)"))
+
+    from pathlib import Path
+
+    from rag import Assistant
+    from rag.config import Config
+
+    from .app import build, launch, warm
+
+    config = Config.from_env(index_dir=Path(args.index) if args.index else None, generator=args.generator, k=args.k)
+    print("ragqa chat: loading the index…", file=sys.stderr, flush=True)
+    assistant = Assistant.load(config.index_dir, config=config)
+    secs = warm(assistant)
+    print(f"ragqa chat: warmed up in {secs:.1f} s", file=sys.stderr, flush=True)
+    demo = build(assistant, config, feedback_path=args.feedback)
+    import gc
+
+    gc.freeze()  # the loaded model and app live until exit: keep them out of GC passes (and the final one)
+    launch(demo, host=args.host, port=args.port, share=args.share, auth=auth, prevent_thread_lock=True, quiet=True)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"ragqa chat: ready at http://{host}:{args.port}/ ({time.perf_counter() - t0:.1f} s after start; "
+          "Ctrl+C to stop)", flush=True)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` closes the server cleanly too
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+    return 0
+
+
+def main(argv=None) -> int:
+    """Standalone entry point: ``python -m ui.cli chat``."""
+    from rag.errors import RagError
+
+    parser = argparse.ArgumentParser(prog="ragqa")
+    add_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (RagError, ValueError) as exc:
+        print(f"ragqa: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
