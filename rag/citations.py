@@ -39,6 +39,15 @@ def best_sentence(claim: str, paragraph_text: str) -> tuple[str, float]:
     return best, max(score, 0.0)
 
 
+def _names(claim: str) -> set[str]:
+    """Tokens of capitalised words after the first word: names a supporting paragraph must contain.
+
+    ``_names("He met Anatoliy Antonov.") == {"anatoliy", "antonov"}``
+    """
+    words = re.findall(r"[^\W\d_][\w’'-]*", claim)[1:]
+    return {t for w in words if w[0].isupper() for t in tokenize(w)}
+
+
 def strip_markers(text: str) -> str:
     """Remove citation markers. ``strip_markers("Yes [¶2].") == "Yes."``"""
     return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]*" + MARKER.pattern, "", text)).strip()
@@ -80,6 +89,10 @@ def validate(answer: str, passages, documents, auto_cite: bool = False) -> Check
                 continue
             para = documents[doc_id].paragraph(num)
             quote, score = best_sentence(claim, para.text)
+            foreign = _names(claim) - set(tokenize(para.text))
+            if foreign:  # "Kislyak was ... Anatoliy Antonov [¶7]": ¶7 never names Antonov
+                dropped.append(f"¶{num} does not mention {', '.join(sorted(foreign))}: {claim[:60]!r}")
+                continue
             if score < SUPPORT_MIN:
                 dropped.append(f"¶{num} does not support {claim[:60]!r} (support {score:.2f})")
                 continue

@@ -26,7 +26,7 @@ def _style(text: str, code: str) -> str:
 def _config(args) -> Config:
     """Config from env vars, overridden by whichever flags this command has and the user set."""
     names = ("index", "k", "mode", "generator", "model", "timeout", "n_threads", "openai_base_url",
-             "openai_model", "openai_api_key", "backend")
+             "openai_model", "openai_api_key", "backend", "reranker")
     over = {}
     for n in names:
         v = getattr(args, n, None)
@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         if k:
             sp.add_argument("-k", type=int, help="number of passages (default 5)")
             sp.add_argument("--mode", choices=["hybrid", "dense", "lexical"], help="retrieval mode (default hybrid)")
+            sp.add_argument("--reranker", metavar="MODEL",
+                            help="rerank with a sentence-transformers CrossEncoder (name or local path)")
 
     s = sub.add_parser("index", help="build or update an index from files and folders")
     s.add_argument("paths", nargs="*", help=".txt/.md/.html/.pdf files or folders (default: the bundled article)")

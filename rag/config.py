@@ -31,6 +31,7 @@ class Config:
     overlap: int = 0
     k: int = 5
     mode: str = "hybrid"  # "hybrid" | "dense" | "lexical"
+    reranker: str | None = None  # a sentence-transformers CrossEncoder name or local path; off by default
     generator: str = "extractive"  # "extractive" | "local" | "openai"
     openai_base_url: str | None = None
     openai_model: str = "default"

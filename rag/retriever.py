@@ -55,6 +55,7 @@ class Retriever:
         self._embedder = embedder
         self._faiss = None
         self._lexical = None
+        self._reranker = None
         self._lock = threading.Lock()
 
     # -- loading ---------------------------------------------------------------------------------
@@ -158,8 +159,22 @@ class Retriever:
         else:
             fused = fusion.with_sentences(fusion.linear(dense, lex, FUSION_W_DENSE, FUSION_BM25_HALF),
                                           self.best_sentence_scores(ids, qvec), SENTENCE_WEIGHT)
-        order = np.lexsort((ids, -fused))[:k]  # ties broken by document order: deterministic
-        return [self._passage(int(ids[i]), float(fused[i]), float(dense[i]), float(lex[i])) for i in order]
+        depth = max(k, self.reranker.candidates) if self.config.reranker else k
+        order = np.lexsort((ids, -fused))[:depth]  # ties broken by document order: deterministic
+        hits = [self._passage(int(ids[i]), float(fused[i]), float(dense[i]), float(lex[i])) for i in order]
+        if self.config.reranker:
+            hits = self.reranker.rerank(q.text, hits)
+        return hits[:k]
+
+    @property
+    def reranker(self):
+        """The optional cross-encoder stage (``Config.reranker``), loaded on first use."""
+        with self._lock:
+            if self._reranker is None and self.config.reranker:
+                from .rerank import CrossEncoderReranker
+
+                self._reranker = CrossEncoderReranker(self.config.reranker)
+        return self._reranker
 
     def sentences(self, row: int) -> list[tuple[int, int, int]]:
         """(start, end, paragraph) of chunk ``row``'s sentences; row i of ``sentence_vectors(row)``."""

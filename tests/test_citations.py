@@ -178,3 +178,14 @@ def test_ambiguous_bare_marker_dropped_with_two_documents():
 def test_unknown_doc_in_marker_dropped():
     checked = validate("Ferries leave at dawn [planes ¶2].", [passage(OTHER, 2)], BOTH)
     assert checked.citations == ()
+
+
+def test_claim_naming_someone_the_paragraph_never_mentions_is_dropped():
+    out = check("Dogs owned by Rex Tillerson bark loudly at night [¶2].")
+    assert out.citations == () and any("does not mention" in r for r in out.dropped)
+
+
+def test_marker_after_full_stop_belongs_to_the_sentence_before_it():
+    out = check("The cat sat on the mat. [¶1] Dogs bark loudly at night. [¶2]")
+    assert [c.paragraph for c in out.citations] == [1, 2]
+    assert out.text == "The cat sat on the mat [¶1]. Dogs bark loudly at night [¶2]."
