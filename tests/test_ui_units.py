@@ -268,3 +268,26 @@ def test_app_with_basic_auth(tmp_path):
         assert client.predict("What is the capital of Australia?", 2, api_name="/ask") == ABSTAIN
     finally:
         demo.close()
+
+
+def test_chat_over_a_multi_document_index(tmp_path, fake_embedder):
+    """`ragqa chat --index DIR` on the user's own documents: real Assistant, several documents,
+    citations name the document, the Article view serves each document."""
+    from rag import Assistant, Retriever, build_index
+    from rag.config import Config
+    from ui.chat import Chat
+    from ui.feedback import FeedbackLog
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tomatoes.md").write_text("# Growing tomatoes\n\nTomatoes need six hours of direct sun a day.\n\n"
+                                      "Water tomatoes deeply twice a week.\n", encoding="utf-8")
+    (docs / "beans.txt").write_text("Runner beans climb poles.\n\nBroad beans are sown in autumn.\n", encoding="utf-8")
+    config = Config(model="fake", index_dir=tmp_path / "index")
+    build_index([docs], config.index_dir, config, embedder=fake_embedder)
+    assistant = Assistant(Retriever.load(config.index_dir, config, embedder=fake_embedder), "extractive", config)
+    chat = Chat(assistant, FeedbackLog(tmp_path / "feedback.jsonl"))
+    text = chat.ask_api("How much direct sun do tomatoes need?")
+    assert "[tomatoes ¶1]" in text
+    assert "Growing tomatoes" in chat.document("tomatoes")
+    assert "Broad beans" in chat.document("beans")
