@@ -201,9 +201,10 @@ def parse_pdf(path: Path, doc_id: str) -> Document:
         pieces, pages = [], []
         for n, page in enumerate(reader.pages, 1):
             page_text = (page.extract_text() or "").replace("\r\n", "\n")
-            for s, e in blocks(re.sub(r"(?<=[.!?:])\n(?=[A-Z])", "\n\n", page_text)):
-                words = " ".join(page_text_fix(page_text[s:e]).split()) if False else " ".join(
-                    re.sub(r"(?<=[.!?:])\n(?=[A-Z])", "\n\n", page_text)[s:e].split())
+            # pypdf rarely emits blank lines: a line break after a sentence end starts a paragraph
+            page_text = re.sub(r"(?<=[.!?:])\n(?=[A-Z])", "\n\n", page_text)
+            for s, e in blocks(page_text):
+                words = " ".join(page_text[s:e].split())
                 if words:
                     pieces.append(words)
                     pages.append(n)

@@ -329,3 +329,36 @@ def test_non_pdf_bytes_refused(tmp_path):
     f.write_bytes(b"this is not a pdf at all")
     with pytest.raises(IngestError, match=r"fake\.pdf: not a readable PDF"):
         load_document(f)
+
+
+def _text_pdf(path, pages):
+    """A minimal valid PDF with one text line per page, written by hand (no PDF library writes text)."""
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for text in pages:
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+        objs.append(f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream")
+        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {len(objs)} 0 R "
+                    "/Resources << /Font << /F1 3 0 R >> >> >>")
+        kids.append(f"{len(objs)} 0 R")
+    objs[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(out)
+
+
+def test_pdf_paragraphs_keep_page_numbers(tmp_path):
+    from rag.ingest import load_document
+
+    pdf = tmp_path / "report.pdf"
+    _text_pdf(pdf, ["Tomatoes need six hours of sun.", "Beans climb poles in summer."])
+    doc = load_document(pdf)
+    assert doc.doc_id == "report"
+    assert [(p.text, p.page) for p in doc.paragraphs] == [
+        ("Tomatoes need six hours of sun.", 1), ("Beans climb poles in summer.", 2)]
