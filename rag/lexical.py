@@ -43,6 +43,31 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def _bm25s():
+    """Import bm25s on its numpy backend. bm25s picks up numba and scipy when they are installed
+    (numba arrives with test tools), which adds ~1 s to every cold start for no gain at our
+    sizes; they are hidden during the import only, so other code can still import them."""
+    import sys
+
+    if "bm25s" in sys.modules:
+        return sys.modules["bm25s"]
+    hidden = {name: sys.modules.get(name, _MISSING) for name in ("numba", "scipy")}
+    try:
+        for name in hidden:
+            sys.modules[name] = None  # makes "import numba" raise ImportError
+        import bm25s
+    finally:
+        for name, module in hidden.items():
+            if module is _MISSING:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    return bm25s
+
+
+_MISSING = object()
+
+
 class LexicalIndex:
     """BM25 scores over chunk texts. ``LexicalIndex.build(["a cat", "a dog"]).scores("cat")``"""
 
@@ -52,9 +77,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":
-        import bm25s
-
-        bm25 = bm25s.BM25()  # Lucene BM25, k1=1.5, b=0.75: the well-tested default
+        bm25 = _bm25s().BM25()  # Lucene BM25, k1=1.5, b=0.75: the well-tested default
         bm25.index([tokenize(t) or ["\x00empty"] for t in texts], show_progress=False)
         return cls(bm25)
 
@@ -68,9 +91,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, path: Path) -> "LexicalIndex":
-        import bm25s
-
-        return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0))
+        return cls(_bm25s().BM25.load(str(path), show_progress=False, verbosity=0))
 
     def scores(self, query: str | list[str], weights: dict[str, float] | None = None) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (text or tokens); tokens in ``weights`` count more."""
