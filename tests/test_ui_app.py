@@ -188,9 +188,9 @@ def test_browser_chat_sources_examples_article(page, server, tmp_path, capsys):
     _ask(page, ANTONOV, 1)
     first = page.locator(".rq-answer").first
     expect(first.locator(".rq-text")).to_contain_text("[¶25]")
-    cited = first.locator(".rq-cited").first
+    # the answer may cite more than one paragraph; the sanctions one must be shown in full
+    cited = first.locator(".rq-cited").filter(has=page.locator(".rq-label", has_text="¶25"))
     expect(cited).to_be_visible()
-    expect(cited.locator(".rq-label")).to_have_text("¶25")
     mark = cited.locator("mark")
     expect(mark).to_be_visible()
     expect(mark).to_contain_text("he is on the EU sanctions list")
@@ -212,7 +212,7 @@ def test_browser_chat_sources_examples_article(page, server, tmp_path, capsys):
         time.sleep(0.2)
     recs = [json.loads(x) for x in server.feedback.read_text().splitlines()]
     assert recs[-1]["question"] == ANTONOV and recs[-1]["liked"] is True and "[¶25]" in recs[-1]["answer"]
-    assert recs[-1]["citations"][0]["paragraph"] == 25 and recs[-1]["timestamp"]
+    assert 25 in {c["paragraph"] for c in recs[-1]["citations"]} and recs[-1]["timestamp"]
 
     page.get_by_role("tab", name="Article").click()
     art = page.locator("#rq-article")
