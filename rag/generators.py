@@ -81,7 +81,7 @@ class ExtractiveGenerator:
                     sents.append((p.doc_id, n, para.start + s, para.text[s:e]))
         if not sents:
             return []
-        qv = self._vectors([q.text])[0]
+        qv = self.retriever.query_vector(q.text) if self.retriever is not None else self._vectors([q.text])[0]
         if vecs and sum(len(v) for v in vecs) == len(sents):
             matrix = np.vstack(vecs)
         else:

@@ -96,9 +96,10 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
         raise IngestError("nothing to index: " + ("; ".join(r for _, r in skipped) or "no supported files found"))
     settings = _settings(config)
     if embedder is None:
-        from .embed import SentenceTransformerEmbedder
+        # ONNX when exported (length-sorted batches, same vectors as torch, ~3.6x faster; see BENCHMARKS.md)
+        from .embed import make_query_embedder
 
-        embedder = SentenceTransformerEmbedder(config.model)
+        embedder = make_query_embedder(config)
 
     with store.write_lock(out):
         old = _previous(out, settings) if incremental else None

@@ -56,6 +56,7 @@ class Retriever:
         self._faiss = None
         self._lexical = None
         self._reranker = None
+        self._qcache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     # -- loading ---------------------------------------------------------------------------------
@@ -141,9 +142,9 @@ class Retriever:
             cand.update(int(i) for i in top if lex_all[i] > 0 or mode == "lexical")
         qvec = None
         if mode in ("hybrid", "dense"):
-            qvec = self.embedder.embed(q.text)
+            qvec = self.query_vector(q.text)
             if q.history_text:
-                qvec = qvec + 0.5 * self.embedder.embed(q.history_text)
+                qvec = qvec + 0.5 * self.query_vector(q.history_text)
                 qvec = (qvec / np.linalg.norm(qvec)).astype(np.float32)
             from . import vectors
 
@@ -175,6 +176,19 @@ class Retriever:
 
                 self._reranker = CrossEncoderReranker(self.config.reranker)
         return self._reranker
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The embedding of ``text``, cached: the answer step scores sentences against the same
+        query vector that retrieval used, without embedding the question twice."""
+        with self._lock:
+            vec = self._qcache.get(text)
+        if vec is None:
+            vec = self.embedder.embed(text)
+            with self._lock:
+                if len(self._qcache) >= 1024:
+                    self._qcache.pop(next(iter(self._qcache)))  # oldest first
+                self._qcache[text] = vec
+        return vec
 
     def sentences(self, row: int) -> list[tuple[int, int, int]]:
         """(start, end, paragraph) of chunk ``row``'s sentences; row i of ``sentence_vectors(row)``."""
