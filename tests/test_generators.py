@@ -23,6 +23,7 @@ from rag.config import Config
 from rag.generators import MAX_SENTENCES, Draft, ExtractiveGenerator, LLMGenerator
 from rag.llm import LocalLLM, OpenAIChat, start_server
 from rag.sentences import split
+from tests.contracts import assert_well_formed
 from tests.servers import SilentServer, StaticHTTPServer, closed_port
 
 pytestmark = pytest.mark.slow
@@ -46,18 +47,6 @@ GOLD_ANSWERABLE = [
 ]
 
 
-def assert_well_formed(ans: Answer) -> None:
-    assert isinstance(ans, Answer)
-    if ans.abstained:
-        assert ans.text == ABSTAIN
-        assert ans.citations == ()
-        return
-    assert ans.citations, "a non-abstained answer must cite something"
-    retrieved = {(p.doc_id, n) for p in ans.passages for n in p.paragraphs}
-    for c in ans.citations:
-        assert (c.doc_id, c.paragraph) in retrieved, f"¶{c.paragraph} was cited but not retrieved"
-        assert c.quote and c.quote in c.paragraph_text, "a quote must be verbatim from its paragraph"
-        assert f"¶{c.paragraph}]" in ans.text, "every citation has its marker in the text"
 
 
 def without_markers(text: str) -> str:

@@ -22,24 +22,12 @@ from rag.answer import ABSTAIN, Answer
 from rag.config import Config
 from rag.prompts import SYSTEM, render
 from rag.query import MAX_QUERY_CHARS
+from tests.contracts import assert_well_formed
 
 ANTONOV = "Why might Antonov's appointment matter?"
 FAKE = Config(model="fake")
 
 
-def assert_well_formed(ans: Answer) -> None:
-    """The one contract of every answer: an abstention is exactly ABSTAIN with no citations;
-    otherwise every citation points at a retrieved paragraph and quotes it verbatim."""
-    assert isinstance(ans, Answer)
-    if ans.abstained:
-        assert ans.text == ABSTAIN
-        assert ans.citations == ()
-        return
-    assert ans.citations, "a non-abstained answer must cite something"
-    retrieved = {(p.doc_id, n) for p in ans.passages for n in p.paragraphs}
-    for c in ans.citations:
-        assert (c.doc_id, c.paragraph) in retrieved
-        assert c.quote and c.quote in c.paragraph_text
 
 
 # -- questions to the real bundled assistant ----------------------------------------------------

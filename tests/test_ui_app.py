@@ -40,9 +40,8 @@ class Server:
 
 
 def _command() -> list[str]:
-    """``ragqa chat`` once rag/cli_more.py registers it, else the same parser via ``python -m ui.cli``."""
-    probe = subprocess.run([sys.executable, "-m", "rag.cli", "chat", "--help"], cwd=ROOT, capture_output=True)
-    return [sys.executable, "-m", "rag.cli" if probe.returncode == 0 else "ui.cli", "chat"]
+    """``ragqa chat``, as the README runs it."""
+    return [sys.executable, "-m", "rag.cli", "chat"]
 
 
 def _wait_ready(proc, log: Path, url: str) -> None:

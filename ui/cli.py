@@ -101,19 +101,10 @@ def cmd_chat(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Standalone entry point: ``python -m ui.cli chat``."""
-    from rag.errors import RagError
+    """``python -m ui.cli``: the same as ``ragqa`` (one parser, one error handling)."""
+    from rag.cli import main as ragqa_main
 
-    parser = argparse.ArgumentParser(prog="ragqa")
-    add_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (RagError, ValueError) as exc:
-        print(f"ragqa: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return ragqa_main(argv)
 
 
 if __name__ == "__main__":

@@ -71,19 +71,10 @@ def run_cli(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Standalone entry (``python -m rag.evaluation.cli``) until ``rag.cli`` wires ``add_parser`` in."""
-    import argparse
+    """``python -m rag.evaluation.cli``: the same as ``ragqa`` (one parser, one error handling)."""
+    from rag.cli import main as ragqa_main
 
-    from ..errors import RagError
-
-    parser = argparse.ArgumentParser(prog="ragqa")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (RagError, ValueError) as exc:
-        print(f"ragqa: error: {exc}", file=sys.stderr)
-        return 2
+    return ragqa_main(argv)
 
 
 if __name__ == "__main__":
