@@ -56,6 +56,9 @@ def write(index, filename: str) -> None:
 
 def read(filename: str):
     faiss = _faiss()
+    # A loaded index serves single queries: on a small shared CPU one thread is fastest
+    # (2.4 ms vs 16 ms for exact search at 20k vectors under load, BENCHMARKS.md).
+    faiss.omp_set_num_threads(1)
     index = faiss.read_index(filename)
     if hasattr(index, "hnsw"):
         index.hnsw.efSearch = HNSW_EF_SEARCH  # not persisted by FAISS
