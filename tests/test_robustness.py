@@ -18,7 +18,7 @@ import pytest
 
 from rag import (Assistant, IndexNotFoundError, IngestError, ManifestMismatchError, Retriever,
                  SchemaVersionError, build_index)
-from rag.answer import ABSTAIN, Answer
+from rag.answer import ABSTAIN
 from rag.config import Config
 from rag.prompts import SYSTEM, render
 from rag.query import MAX_QUERY_CHARS

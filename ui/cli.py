@@ -3,7 +3,6 @@ command on ``ragqa``'s subparsers; ``python -m ui.cli chat --port 7861`` runs it
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import os
 import sys
