@@ -26,6 +26,10 @@ from .document import Document
 from .errors import (IndexCorruptedError, IndexLockedError, IndexNotFoundError, ManifestMismatchError,
                      RagError, SchemaVersionError)
 
+# Checksums are verified on load for files up to this size. Hashing reads every byte a second
+# time on each process start; past this size (a 1M-vector index is ~1.5 GB) the size check and
+# the parsers' own errors catch truncation, and a full check costs seconds per start.
+HASH_MAX_BYTES = 64 * 2**20
 SCHEMA_VERSION = 2  # 2: sentence vectors (sentences-*.npz) for sentence-level scoring
 MANIFEST = "manifest.json"
 
@@ -105,7 +109,8 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
             raise IndexCorruptedError(
                 f"{fpath} is truncated or changed ({fpath.stat().st_size} bytes, manifest says {info['size']}); "
                 "rebuild the index")
-        if verify_hashes and info.get("sha256") and _sha256(fpath) != info["sha256"]:
+        if (verify_hashes and info.get("sha256") and info["size"] <= HASH_MAX_BYTES
+                and _sha256(fpath) != info["sha256"]):
             raise IndexCorruptedError(f"{fpath} does not match its checksum; rebuild the index")
     try:
         chunks = [Chunk(c["doc_id"], tuple(c["paragraphs"]), c["start"], c["end"], c["text"], c["n_tokens"])

@@ -24,6 +24,7 @@ class SilentServer:
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.1)
         self._conns: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
@@ -34,7 +35,10 @@ class SilentServer:
                 conn, _ = self._sock.accept()
             except (TimeoutError, OSError):
                 continue
-            self._conns.append(conn)  # keep it open, read nothing, say nothing
+            self._handle(conn)
+
+    def _handle(self, conn: socket.socket) -> None:
+        self._conns.append(conn)  # keep it open, read nothing, say nothing
 
     def __enter__(self) -> SilentServer:
         self._thread.start()
@@ -43,9 +47,42 @@ class SilentServer:
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         self._thread.join()
+        for t in self._threads:
+            t.join()
         for conn in self._conns:
             conn.close()
         self._sock.close()
+
+
+class TrickleServer(SilentServer):
+    """Sends an HTTP status line, then one header line every ``delay`` seconds, forever: each read
+    finishes well inside a per-read timeout, but the response never completes."""
+
+    def __init__(self, delay: float = 0.3) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def _handle(self, conn: socket.socket) -> None:
+        t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(0.5)
+                try:
+                    conn.recv(65536)
+                except OSError:
+                    pass
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                i = 0
+                while not self._stop.is_set():
+                    conn.sendall(b"X-Pad-%d: x\r\n" % i)
+                    i += 1
+                    self._stop.wait(self.delay)
+            except OSError:
+                pass
 
 
 class StaticHTTPServer:

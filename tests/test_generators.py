@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 
@@ -24,7 +23,7 @@ from rag.generators import MAX_SENTENCES, Draft, ExtractiveGenerator, LLMGenerat
 from rag.llm import LocalLLM, OpenAIChat, start_server
 from rag.sentences import split
 from tests.contracts import assert_well_formed
-from tests.servers import SilentServer, StaticHTTPServer, closed_port
+from tests.servers import SilentServer, StaticHTTPServer, TrickleServer, closed_port
 
 pytestmark = pytest.mark.slow
 
@@ -259,58 +258,6 @@ def test_unsupported_llm_claims_abstain_with_notice(bundled_assistant):
         ans = _fallback_assistant(bundled_assistant, server.base_url).ask(ANTONOV)
     assert ans.abstained and ans.text == ABSTAIN and ans.citations == ()
     assert NO_SUPPORT.match(ans.notice)
-
-
-class TrickleServer:
-    """Sends an HTTP status line, then one header line every ``delay`` seconds, forever: each read
-    finishes well inside a per-read timeout, but the response never completes."""
-
-    def __init__(self, delay: float = 0.3) -> None:
-        self.delay = delay
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.1)
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._accept = threading.Thread(target=self._accept_loop, daemon=True)
-        self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.settimeout(0.5)
-                try:
-                    conn.recv(65536)
-                except OSError:
-                    pass
-                conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                i = 0
-                while not self._stop.is_set():
-                    conn.sendall(b"X-Pad-%d: x\r\n" % i)
-                    i += 1
-                    self._stop.wait(self.delay)
-            except OSError:
-                pass
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            t.start()
-            self._threads.append(t)
-
-    def __enter__(self) -> "TrickleServer":
-        self._accept.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._accept.join()
-        for t in self._threads:
-            t.join()
-        self._sock.close()
 
 
 def test_fallback_when_server_trickles_headers(bundled_assistant):
