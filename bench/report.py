@@ -54,7 +54,7 @@ def targets(r: dict) -> list[tuple[str, str, str, bool | None, str]]:
     add("indexing throughput vs sentence-transformers (torch, unsorted batches of 32), cosine ≥ 0.99", "≥ 3×",
         f"ONNX fp32 sorted {_f(sp, '{:.2f}×')} (min cos {_f(cos, '{:.4f}')}); int8 sorted {_f(sp8, '{:.2f}×')} "
         f"(min cos {_f(cos8, '{:.4f}')})", met)
-    from rag import vectors
+    from rag.store import vectors
 
     hn = [x for x in _g(r, "faiss", "rows", default=[]) or [] if x["n"] == 1_000_000 and x["index"] == "HNSWFlat"]
     chosen = next((x for x in hn if x.get("ef_search") == vectors.HNSW_EF_SEARCH), None)
@@ -244,7 +244,7 @@ def render(r: dict) -> str:
 
 def analysis(r: dict) -> str:
     """What the numbers say, computed from them so a re-run keeps the text true."""
-    from rag import vectors
+    from rag.store import vectors
 
     out = ["## Reading the numbers\n"]
     add = lambda s: out.append(f"- {s}")  # noqa: E731

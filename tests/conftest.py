@@ -24,7 +24,7 @@ class FakeEmbedder:
     dim = 64
 
     def embed_batch(self, texts):
-        from rag.lexical import tokenize
+        from rag.store.lexical import tokenize
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from rag.answer import ABSTAIN
-from rag.assistant import Assistant
+from rag.answer.assistant import Assistant
+from rag.answer.generators import Draft
 from rag.config import Config
 from rag.errors import GeneratorError
-from rag.generators import Draft
-from rag.indexer import build_index
-from rag.retriever import Retriever
+from rag.retrieve.retriever import Retriever
+from rag.store.indexer import build_index
+from rag.types import ABSTAIN
 
 ANTONOV = "Why might Antonov's appointment matter?"
 
@@ -133,9 +133,7 @@ class ScriptedLLM:
 
 
 def with_llm(retriever, reply):
-    a = Assistant(retriever)
-    a._generators["openai"] = ScriptedLLM("openai", reply)
-    return a
+    return Assistant(retriever, generator=ScriptedLLM("openai", reply))
 
 
 def test_unknown_generator_name_raises(fake_retriever):

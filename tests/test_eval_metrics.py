@@ -5,10 +5,10 @@ import random
 
 import pytest
 
-from rag.answer import Answer, Citation
 from rag.evaluation import metrics as M
 from rag.evaluation.gates import Gate, check, parse_gates
 from rag.evaluation.runner import metric_names
+from rag.types import Answer, Citation
 
 
 # -- retrieval ---------------------------------------------------------------------------------

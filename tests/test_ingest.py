@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import IngestError
-from rag.ingest import decode, load_bundled, load_document, parse_plain
+from rag.ingest.formats import decode, load_bundled, load_document, parse_plain
 
 CHROME = ("You are here", "Subscribe to our Newsletter", "Support Rusi Research", "read more", "Associate Fellow")
 
@@ -354,7 +354,7 @@ def _text_pdf(path, pages):
 
 
 def test_pdf_paragraphs_keep_page_numbers(tmp_path):
-    from rag.ingest import load_document
+    from rag.ingest.formats import load_document
 
     pdf = tmp_path / "report.pdf"
     _text_pdf(pdf, ["Tomatoes need six hours of sun.", "Beans climb poles in summer."])

@@ -7,15 +7,15 @@ import time
 
 import pytest
 
+from rag.answer.llm import LocalLLM, OpenAIChat, smollm2_path, start_server
 from rag.errors import GeneratorError, MissingDependencyError
-from rag.llm import LocalLLM, OpenAIChat, smollm2_path, start_server
 from tests.servers import SilentServer, StaticHTTPServer, closed_port
 
 HELLO = [{"role": "user", "content": "Say hello in one short sentence."}]
 
 
 def test_import_is_light():
-    code = "import sys, rag.llm; print(sorted({'xllamacpp', 'httpx'} & set(sys.modules)))"
+    code = "import sys, rag.answer.llm; print(sorted({'xllamacpp', 'httpx'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

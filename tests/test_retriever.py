@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from rag.retriever import Passage
+from rag.retrieve.retriever import Passage
 
 ANTONOV = "Why might Antonov's appointment matter?"
 QUERIES = [ANTONOV, "What did Mike Pence say at the Munich Security Conference?", "Crimea",
@@ -23,7 +23,7 @@ def test_import_rag_loads_no_heavy_modules():
 
 
 def test_import_retriever_and_assistant_loads_no_heavy_modules():
-    code = ("import rag.retriever, rag.assistant, rag.cli, sys; "
+    code = ("import rag.retrieve.retriever, rag.answer.assistant, rag.cli, sys; "
             "print([m for m in ('torch','sentence_transformers','faiss','gradio') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
@@ -127,7 +127,7 @@ def test_non_string_query_raises(bundled_retriever):
 @pytest.mark.slow
 @pytest.mark.parametrize("k", [0, -1])
 def test_k_below_one_raises(bundled_retriever, k):
-    with pytest.raises(ValueError, match=rf"k must be greater than 0. Currently, k is {k}"):
+    with pytest.raises(ValueError, match=rf"k must be a positive integer. Currently, k is {k!r}"):
         bundled_retriever.search(ANTONOV, k=k)
 
 

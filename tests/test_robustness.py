@@ -16,12 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from rag import (Assistant, IndexNotFoundError, IngestError, ManifestMismatchError, Retriever,
-                 SchemaVersionError, build_index)
-from rag.answer import ABSTAIN
+from rag import (
+    Assistant,
+    IndexNotFoundError,
+    IngestError,
+    ManifestMismatchError,
+    Retriever,
+    SchemaVersionError,
+    build_index,
+)
+from rag.answer.prompts import SYSTEM, render
 from rag.config import Config
-from rag.prompts import SYSTEM, render
-from rag.query import MAX_QUERY_CHARS
+from rag.retrieve.query import MAX_QUERY_CHARS
+from rag.types import ABSTAIN
 from tests.contracts import assert_well_formed
 
 ANTONOV = "Why might Antonov's appointment matter?"

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.answer import ABSTAIN, Answer, Citation
-from rag.document import Document, Paragraph
-from rag.retriever import Passage
+from rag.ingest.document import Document, Paragraph
+from rag.retrieve.retriever import Passage
+from rag.types import ABSTAIN, Answer, Citation
 from ui import render
 from ui.feedback import FeedbackLog, default_path, record
 

@@ -28,7 +28,7 @@ def escape(text) -> str:
 
 
 def _marker_re():
-    from rag.citations import MARKER
+    from rag.types import MARKER
 
     return MARKER
 

@@ -13,11 +13,11 @@ import re
 import string
 import unicodedata
 
-from ..sentences import split_spans
+from rag.ingest.sentences import split_spans
+from rag.types import MARKER
 
 # Same marker syntax the answerer writes: [¶12] or [doc_id ¶12]; kept here so the evaluator
 # does not depend on the code it evaluates.
-MARKER = re.compile(r"\[(?:(?P<doc>[^\[\]¶\n]{1,120}?)\s*)?¶\s?(?P<num>\d{1,5})\]")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
                          "–": "-", "—": "-", "‐": "-", "‑": "-"})
 _LEADING = re.compile(r"(?:\s*" + MARKER.pattern.replace("?P<doc>", "?:").replace("?P<num>", "?:") + r")+[.!?…]?")

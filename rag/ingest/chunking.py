@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .document import Document
-from .sentences import split_spans
-from .tokens import ENCODINGS, get_encoding
+from rag.ingest.document import Document
+from rag.ingest.sentences import split_spans
+from rag.ingest.tokens import ENCODINGS, get_encoding
 
 # MiniLM truncates at 256 word pieces. cl100k tokens run ~1.1-1.3 word pieces on English prose,
 # so 180 tokens keeps every chunk whole inside the model's window with a safety margin.

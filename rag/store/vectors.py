@@ -20,7 +20,7 @@ def _faiss():
     try:
         import faiss
     except ImportError:
-        from .errors import MissingDependencyError
+        from rag.errors import MissingDependencyError
 
         raise MissingDependencyError("vector search needs FAISS: pip install faiss-cpu") from None
     return faiss

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .document import Document, Paragraph
-from .errors import IngestError
+from rag.errors import IngestError
+from rag.ingest.document import Document, Paragraph
 
-BUNDLED_ARTICLE = Path(__file__).parent / "data" / "rusi-2017-02-22-us-russia-reset.txt"
+BUNDLED_ARTICLE = Path(__file__).resolve().parent.parent / "data" / "rusi-2017-02-22-us-russia-reset.txt"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 
 # Page chrome copied along with web articles: navigation, newsletter and donation boxes.
@@ -192,7 +192,7 @@ def parse_pdf(path: Path, doc_id: str) -> Document:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
     except ImportError:
-        from .errors import MissingDependencyError
+        from rag.errors import MissingDependencyError
 
         raise MissingDependencyError("reading PDFs needs pypdf: pip install pypdf") from None
     try:
