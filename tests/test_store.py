@@ -89,7 +89,7 @@ def test_manifest_fields(built):
     assert m["chunking"] == {"max_tokens": 180, "min_tokens": 80, "overlap": 0}
     assert m["counts"] == {"documents": 2, "paragraphs": 6, "chunks": 2}
     assert len(m["content_hash"]) == 64
-    assert set(m["files"]) == {"vectors", "chunks", "documents", "faiss", "lexical", "sentences"}
+    assert set(m["files"]) == {"vectors", "chunks", "documents", "faiss", "lexical"}  # no sentences since schema 3
 
 
 def test_manifest_files_exist_with_recorded_sizes(built):

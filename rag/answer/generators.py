@@ -55,7 +55,7 @@ class ExtractiveGenerator:
         if max_sentences < 1:
             raise ValueError(f"max_sentences must be at least 1. Currently, max_sentences is {max_sentences}")
         self.embedder = embedder
-        self.retriever = retriever  # when given, sentence vectors come from the index, not the model
+        self.retriever = retriever  # when given, sentence vectors come from its (cached) sentence store
         self.max_sentences = max_sentences
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -79,11 +79,15 @@ class ExtractiveGenerator:
         weights = {t: w for t, w in q.weights.items()}
         total = sum(weights.values()) or 1.0
         sents, vecs = [], []
+        stored = {}
+        if self.retriever is not None:  # one embedding batch for every passage whose sentences are not cached
+            rows = [p.chunk_id for p in passages if p.chunk_id >= 0]
+            stored = dict(zip(rows, self.retriever.sentence_store.get(rows)))
         for p in passages:
             doc = documents[p.doc_id]
-            if self.retriever is not None and p.chunk_id >= 0:
+            if p.chunk_id in stored:
                 spans = self.retriever.sentences(p.chunk_id)
-                vecs.append(self.retriever.sentence_vectors(p.chunk_id))
+                vecs.append(stored[p.chunk_id])
                 sents += [(p.doc_id, n, s, doc.text[s:e]) for s, e, n in spans]
                 continue
             for n in p.paragraphs:

@@ -22,6 +22,10 @@ CANDIDATES = 50  # per ranker, before fusion; fusion only re-orders what either 
 FUSION_W_DENSE = 0.4
 FUSION_BM25_HALF = 32.0
 SENTENCE_WEIGHT = 0.5
+# Only the best SENTENCE_DEPTH chunks of the dense+BM25 fusion are re-scored with their best sentence
+# (None: every candidate, as before issue 13). Their sentences are embedded at query time when the index
+# stores none; chosen on gold, gold2 and SQuAD part A (BENCHMARKS.md, "Sentence vectors").
+SENTENCE_DEPTH: int | None = 10
 
 
 class Retriever:
@@ -34,6 +38,7 @@ class Retriever:
         self._faiss = None
         self._lexical = None
         self._reranker = None
+        self._sentences = None
         self._qcache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -136,10 +141,14 @@ class Retriever:
             fused = dense
         elif mode == "lexical":
             fused = fusion.saturate(lex, 8.0)
-        else:
-            fused = fusion.with_sentences(fusion.linear(dense, lex, FUSION_W_DENSE, FUSION_BM25_HALF),
-                                          self.best_sentence_scores(ids, qvec), SENTENCE_WEIGHT)
         depth = max(k, self.reranker.candidates) if self.config.reranker else k
+        if mode == "hybrid":
+            fused = fusion.linear(dense, lex, FUSION_W_DENSE, FUSION_BM25_HALF)
+            if SENTENCE_WEIGHT:
+                if SENTENCE_DEPTH is not None:  # re-score only the head of the first-stage ranking
+                    top = np.lexsort((ids, -fused))[: max(depth, SENTENCE_DEPTH)]
+                    ids, dense, lex, fused = ids[top], dense[top], lex[top], fused[top]
+                fused = fusion.with_sentences(fused, self.best_sentence_scores(ids, qvec), SENTENCE_WEIGHT)
         order = np.lexsort((ids, -fused))[:depth]  # ties broken by document order: deterministic
         hits = [self._passage(int(ids[i]), float(fused[i]), float(dense[i]), float(lex[i])) for i in order]
         if self.config.reranker:
@@ -176,14 +185,32 @@ class Retriever:
 
         return chunk_sentences(self.data.documents[c.doc_id], c)
 
+    @property
+    def sentence_store(self):
+        """``rag.retrieve.sentences.SentenceVectors``: the index's stored sentence vectors, or
+        (indexes since issue 13) sentences embedded on demand, cached."""
+        with self._lock:
+            if self._sentences is None:
+                from rag.retrieve.sentences import SentenceVectors
+
+                def text(start, end, row):
+                    return self.data.documents[self.data.chunks[row].doc_id].text[start:end]
+
+                def embed(texts):
+                    e = self.embedder
+                    return e.embed_many(texts) if hasattr(e, "embed_many") else e.embed_batch(texts)
+                self._sentences = SentenceVectors(self.sentences, text, embed,
+                                                  self.data.sentence_vectors, self.data.sentence_offsets)
+        return self._sentences
+
     def sentence_vectors(self, row: int) -> np.ndarray:
-        """Stored vectors of chunk ``row``'s sentences, in ``sentences(row)`` order."""
-        off = self.data.sentence_offsets
-        return self.data.sentence_vectors[off[row] : off[row + 1]]
+        """Vectors of chunk ``row``'s sentences, in ``sentences(row)`` order."""
+        return self.sentence_store.get([row])[0]
 
     def best_sentence_scores(self, ids: np.ndarray, qvec: np.ndarray) -> np.ndarray:
-        """For each chunk in ``ids``, the cosine of its sentence closest to ``qvec``."""
-        return np.array([float((self.sentence_vectors(int(i)) @ qvec).max()) for i in ids], dtype=np.float32)
+        """For each chunk in ``ids``, the cosine of its sentence closest to ``qvec`` (one embedding
+        batch for all chunks whose sentences are not cached)."""
+        return self.sentence_store.best_scores(ids, qvec)
 
     def _passage(self, row: int, score: float, dense: float, lex: float) -> Passage:
         c = self.data.chunks[row]

@@ -36,7 +36,8 @@ from rag.ingest.document import Document
 # time on each process start; past this size (a 1M-vector index is ~1.5 GB) the size check and
 # the parsers' own errors catch truncation, and a full check costs seconds per start.
 HASH_MAX_BYTES = 64 * 2**20
-SCHEMA_VERSION = 2  # 2: sentence vectors (sentences-*.npz) for sentence-level scoring
+SCHEMA_VERSION = 3  # 2: sentence vectors (sentences-*.npz); 3: those are optional (embedded at query time)
+MIN_SCHEMA_VERSION = 2  # oldest schema this version reads
 MANIFEST = "manifest.json"
 
 
@@ -49,8 +50,8 @@ class IndexData:
     chunks: list[Chunk]
     documents: dict[str, Document]
     vectors: np.ndarray
-    sentence_vectors: np.ndarray  # one row per sentence of every chunk, in chunk order
-    sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i]:offsets[i+1]
+    sentence_vectors: np.ndarray | None = None  # schema 2 only: one row per sentence of every chunk
+    sentence_offsets: np.ndarray | None = None  # chunk i's sentences are rows offsets[i]:offsets[i+1]
 
     def file(self, role: str) -> Path:
         return self.path / self.manifest["files"][role]["name"]
@@ -86,7 +87,7 @@ def read_manifest(path: Path) -> dict:
         raise SchemaVersionError(
             f"index at {path} was written by a newer ragqa (schema {version}, this one reads {SCHEMA_VERSION}); "
             "upgrade ragqa: pip install -U ragqa")
-    if version < SCHEMA_VERSION:
+    if version < MIN_SCHEMA_VERSION:
         raise SchemaVersionError(f"index at {path} uses old schema {version}; rebuild it with ragqa index")
     return manifest
 
@@ -104,7 +105,7 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
     path = Path(path)
     manifest = read_manifest(path)
     files = manifest.get("files", {})
-    for role in ("vectors", "chunks", "documents", "faiss", "sentences"):
+    for role in ("vectors", "chunks", "documents", "faiss") + (("sentences",) if "sentences" in files else ()):
         info = files.get(role)
         if not info:
             raise IndexCorruptedError(f"manifest at {path} lists no {role} file; rebuild the index")
@@ -124,15 +125,18 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
         documents = {d["doc_id"]: Document.from_dict(d)
                      for d in json.loads((path / files["documents"]["name"]).read_text("utf-8"))}
         vectors = np.load(path / files["vectors"]["name"], allow_pickle=False)
-        with np.load(path / files["sentences"]["name"], allow_pickle=False) as z:
-            sentence_vectors, sentence_offsets = z["vectors"], z["offsets"]
+        sentence_vectors = sentence_offsets = None
+        if "sentences" in files:
+            with np.load(path / files["sentences"]["name"], allow_pickle=False) as z:
+                sentence_vectors, sentence_offsets = z["vectors"], z["offsets"]
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise IndexCorruptedError(f"index at {path} cannot be read ({exc}); rebuild the index") from None
     if len(chunks) != len(vectors) or len(chunks) != manifest["counts"]["chunks"]:
         raise IndexCorruptedError(
             f"index at {path} is inconsistent: {len(chunks)} chunks, {len(vectors)} vectors, "
             f"manifest says {manifest['counts']['chunks']}; rebuild the index")
-    if len(sentence_offsets) != len(chunks) + 1 or sentence_offsets[-1] != len(sentence_vectors):
+    if sentence_offsets is not None and (len(sentence_offsets) != len(chunks) + 1
+                                         or sentence_offsets[-1] != len(sentence_vectors)):
         raise IndexCorruptedError(f"index at {path} has inconsistent sentence vectors; rebuild the index")
     return IndexData(path, manifest, chunks, documents, vectors, sentence_vectors, sentence_offsets)
 
@@ -167,7 +171,8 @@ def write_lock(path: Path, wait: float = 600.0, notify=print):
 
 
 def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Document], vectors: np.ndarray,
-         sentence_vectors: np.ndarray, sentence_offsets: np.ndarray, faiss_writer, lexical_writer) -> dict:
+         sentence_vectors: np.ndarray | None, sentence_offsets: np.ndarray | None, faiss_writer,
+         lexical_writer) -> dict:
     """Write a new generation of the index, then commit it by replacing the manifest.
 
     ``faiss_writer(filename)`` writes the FAISS index built from ``vectors``; ``lexical_writer(dirname)``
@@ -179,15 +184,18 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     names = {"vectors": f"vectors-{gen}.npy", "chunks": f"chunks-{gen}.jsonl",
              "documents": f"documents-{gen}.json", "faiss": f"faiss-{gen}.index",
              "sentences": f"sentences-{gen}.npz", "lexical": f"lexical-{gen}"}
+    if sentence_vectors is None:  # schema 3: sentences are embedded at query time
+        del names["sentences"]
     np.save(path / names["vectors"], np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     with open(path / names["chunks"], "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(asdict(c) | {"paragraphs": list(c.paragraphs)}, ensure_ascii=False) + "\n")
     (path / names["documents"]).write_text(
         json.dumps([d.to_dict() for d in documents], ensure_ascii=False), encoding="utf-8")
-    with open(path / names["sentences"], "wb") as f:
-        np.savez(f, vectors=np.ascontiguousarray(sentence_vectors, dtype=np.float32),
-                 offsets=np.asarray(sentence_offsets, dtype=np.int64))
+    if sentence_vectors is not None:
+        with open(path / names["sentences"], "wb") as f:
+            np.savez(f, vectors=np.ascontiguousarray(sentence_vectors, dtype=np.float32),
+                     offsets=np.asarray(sentence_offsets, dtype=np.int64))
     faiss_writer(str(path / names["faiss"]))
     lexical_writer(path / names["lexical"])
     files = {role: {"name": name} for role, name in names.items()}

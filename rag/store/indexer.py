@@ -11,7 +11,7 @@ import numpy as np
 
 from rag.config import Config
 from rag.errors import IngestError, RagError
-from rag.ingest.chunking import chunk_document, chunk_sentences
+from rag.ingest.chunking import chunk_document
 from rag.ingest.document import Document
 from rag.ingest.formats import SUPPORTED_SUFFIXES, load_document
 from rag.store import disk as store
@@ -105,56 +105,41 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
 
     with store.write_lock(out):
         old = _previous(out, settings) if incremental else None
-        old_by_doc: dict[str, tuple] = {}  # doc_id -> (content hash, chunks, vectors, sentence vectors per chunk)
+        old_by_doc: dict[str, tuple] = {}  # doc_id -> (content hash, chunks, vectors)
         if old is not None:
             hashes = {d["doc_id"]: d["content_hash"] for d in old.manifest["documents"]}
             rows: dict[str, list[int]] = {}
             for i, c in enumerate(old.chunks):
                 rows.setdefault(c.doc_id, []).append(i)
-            off = old.sentence_offsets
             for doc_id, idx in rows.items():
-                sents = [old.sentence_vectors[off[i]:off[i + 1]] for i in idx]
-                old_by_doc[doc_id] = (hashes.get(doc_id), [old.chunks[i] for i in idx], old.vectors[idx], sents)
+                old_by_doc[doc_id] = (hashes.get(doc_id), [old.chunks[i] for i in idx], old.vectors[idx])
         all_chunks, parts, todo, added, changed = [], [], [], [], []
         for d in docs:
             prev = old_by_doc.get(d.doc_id)
             if prev and prev[0] == d.content_hash:
                 all_chunks += prev[1]
-                parts.append((prev[2], prev[3]))
+                parts.append(prev[2])
                 continue
             (changed if prev else added).append(d.doc_id)
             chunks = chunk_document(d, config.max_tokens, config.overlap, config.encoding, config.min_tokens)
             todo.append((len(parts), chunks))
             all_chunks += chunks
             parts.append(None)
-        # Chunks and their sentences are embedded in one pass: sentence vectors let retrieval and the
-        # extractive generator score single sentences without embedding anything at query time.
+        # Only chunks are embedded: sentences are embedded at query time for the few chunks a query
+        # needs (rag.retrieve.sentences), which cut build-time embedding about five-fold (issue 13).
         texts, plan = [], []
-        by_id = {d.doc_id: d for d in docs}
         for slot, chunks in todo:
-            for c in chunks:
-                doc = by_id[c.doc_id]
-                spans = chunk_sentences(doc, c)
-                plan.append((slot, len(texts), len(spans)))
-                texts.append(c.text)
-                texts += [doc.text[s:e] for s, e, _ in spans]
+            plan.append((slot, len(texts), len(chunks)))
+            texts += [c.text for c in chunks]
         total = len(texts)
         new_vecs = embedder.embed_many(texts, progress=(lambda n: progress(n, total)) if progress else None) \
             if texts else np.zeros((0, 0), np.float32)
-        fresh: dict[int, tuple[list, list]] = {}
-        for slot, at, n_sent in plan:
-            vecs, sents = fresh.setdefault(slot, ([], []))
-            vecs.append(new_vecs[at])
-            sents.append(new_vecs[at + 1 : at + 1 + n_sent])
-        for slot, (vecs, sents) in fresh.items():
-            parts[slot] = (np.vstack(vecs), sents)
-        dim = next((p[0].shape[1] for p in parts if p is not None and p[0].size), 0)
+        for slot, at, n in plan:
+            parts[slot] = new_vecs[at : at + n]
+        dim = next((p.shape[1] for p in parts if p is not None and p.size), 0)
         if dim == 0:
             raise RagError("no text to embed in the given documents")
-        matrix = np.vstack([p[0].reshape(-1, dim) for p in parts]).astype(np.float32)
-        sentence_list = [sv for p in parts for sv in p[1]]
-        offsets = np.concatenate([[0], np.cumsum([len(sv) for sv in sentence_list])]).astype(np.int64)
-        sentence_matrix = np.vstack(sentence_list).astype(np.float32)
+        matrix = np.vstack([p.reshape(-1, dim) for p in parts]).astype(np.float32)
         removed = sorted(set(old_by_doc) - {d.doc_id for d in docs})
         index = vectors.build(matrix)
         n_embedded = sum(len(chunks) for _, chunks in todo)
@@ -175,7 +160,7 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
                        "chunks": len(all_chunks)},
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        manifest = store.save(out, manifest, all_chunks, docs, matrix, sentence_matrix, offsets,
+        manifest = store.save(out, manifest, all_chunks, docs, matrix, None, None,
                               faiss_writer=lambda fn: vectors.write(index, fn), lexical_writer=lexical.save)
     return BuildReport(out, len(docs), len(all_chunks), n_embedded, len(all_chunks) - n_embedded, tuple(added),
                        tuple(changed), tuple(removed), tuple(skipped), time.perf_counter() - t0, manifest)
