@@ -43,6 +43,8 @@ class Config:
     timeout: float = 30.0  # seconds, for the openai backend
     n_threads: int = 2  # llama.cpp threads for the local generator
     max_file_mb: float = 25.0
+    vector_store: str = "faiss"  # where an index keeps its chunk vectors: a name in rag.store.vectorstore.VECTOR_STORES
+    milvus_uri: str | None = None  # --vector-store milvus: a milvus-lite file path, or http://host:19530
     feedback_path: Path | None = None
 
     def __post_init__(self):
@@ -55,6 +57,9 @@ class Config:
             raise ValueError(f"k must be a positive integer. Currently, k is {self.k!r}")
         object.__setattr__(self, "mode", Mode.from_str(self.mode))
         GENERATORS.check(self.generator)
+        from rag.store.vectorstore import VECTOR_STORES  # names only: no engine is imported
+
+        VECTOR_STORES.check(self.vector_store)
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}. "
                              f"Currently, backend is {self.backend!r}")

@@ -83,15 +83,18 @@ def test_schema_2_index_uses_its_stored_sentence_vectors(small_index, fake_embed
     stored = -fake_embedder.embed_batch(texts)  # negated: proves these, not fresh ones, are used
     offsets = np.concatenate([[0], np.cumsum([len(sp) for sp in spans])])
     from rag.store import vectors
+    from rag.store.vectorstore import open_store
 
-    index = vectors.build(data.vectors)
-    with store.write_lock(small_index):
-        store.save(small_index, data.manifest, data.chunks, list(docs.values()), data.vectors, stored, offsets,
+    chunk_vectors = open_store(data).get(np.arange(len(data.chunks)))
+    index = vectors.build(chunk_vectors)
+    with store.write_lock(small_index):  # the schema-2 layout: vectors-*.npy, faiss, sentences-*.npz
+        store.save(small_index, data.manifest, data.chunks, list(docs.values()), chunk_vectors, stored, offsets,
                    faiss_writer=lambda fn: vectors.write(index, fn),
                    lexical_writer=lambda p: __import__("rag.store.lexical", fromlist=["x"]).LexicalIndex.build(
                        [c.text for c in data.chunks]).save(p))
     m = json.loads((small_index / "manifest.json").read_text())
     m["schema_version"] = 2
+    del m["vector_store"]
     (small_index / "manifest.json").write_text(json.dumps(m))
     emb = Counting(fake_embedder)
     r = Retriever.load(small_index, config=fake_config, embedder=emb)

@@ -89,7 +89,9 @@ def test_manifest_fields(built):
     assert m["chunking"] == {"max_tokens": 180, "min_tokens": 80, "overlap": 0}
     assert m["counts"] == {"documents": 2, "paragraphs": 6, "chunks": 2}
     assert len(m["content_hash"]) == 64
-    assert set(m["files"]) == {"vectors", "chunks", "documents", "faiss", "lexical"}  # no sentences since schema 3
+    # since schema 3: no sentence vectors, no vectors-*.npy copy of what the FAISS file holds
+    assert set(m["files"]) == {"chunks", "documents", "faiss", "lexical"}
+    assert m["vector_store"] == {"name": "faiss", "kind": "flat"}
 
 
 def test_manifest_files_exist_with_recorded_sizes(built):
@@ -109,8 +111,11 @@ def test_content_hash_is_sources_hash(built, sources):
 
 
 def test_vectors_are_normalized(built):
+    from rag.store.vectorstore import open_store
+
     data = store.load(built[0])
-    assert np.allclose(np.linalg.norm(data.vectors, axis=1), 1.0, atol=1e-5)
+    vecs = open_store(data).get(np.arange(len(data.chunks)))
+    assert vecs.shape == (2, 64) and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
 
 
 def test_load_and_search(built, fake_embedder):
@@ -199,7 +204,7 @@ def test_missing_chunks_file_refused(built):
 
 def test_changed_vectors_file_fails_checksum(built):
     out, _ = built
-    f = out / manifest_of(out)["files"]["vectors"]["name"]
+    f = out / manifest_of(out)["files"]["faiss"]["name"]
     data = bytearray(f.read_bytes())
     data[-1] ^= 0xFF  # same size, different content
     f.write_bytes(bytes(data))

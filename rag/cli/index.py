@@ -14,6 +14,14 @@ def add_parser(sub) -> None:
     s.add_argument("--out", metavar="DIR", help="index directory (default: index/)")
     s.add_argument("--full", action="store_true", help="re-embed everything instead of only changed documents")
     s.add_argument("--model", help="embedding model name or path")
+    from rag.store.vectorstore import VECTOR_STORES
+
+    s.add_argument("--vector-store", choices=VECTOR_STORES.names(),
+                   help="where the chunk vectors live (default faiss; env RAGQA_VECTOR_STORE); "
+                        "search/ask/chat read it from the index")
+    s.add_argument("--milvus-uri", metavar="URI",
+                   help="with --vector-store milvus: a milvus-lite file (default DIR/milvus.db) or "
+                        "http://host:19530 for a Milvus server (env RAGQA_MILVUS_URI)")
     s.set_defaults(func=run)
 
 

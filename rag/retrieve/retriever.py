@@ -35,7 +35,7 @@ class Retriever:
         self.data = data
         self.config = config
         self._embedder = embedder
-        self._faiss = None
+        self._vectors = None
         self._lexical = None
         self._reranker = None
         self._sentences = None
@@ -78,19 +78,20 @@ class Retriever:
         return self._embedder
 
     @property
-    def faiss_index(self):
+    def vector_store(self):
+        """The index's vector store (``rag.store.vectorstore``: FAISS or Milvus, as the manifest
+        says), opened on first use."""
         with self._lock:
-            if self._faiss is None:
-                from rag.store import vectors
+            if self._vectors is None:
+                from rag.store.vectorstore import open_store
 
-                try:
-                    self._faiss = vectors.read(str(self.data.file("faiss")))
-                except RuntimeError as exc:
-                    raise IndexCorruptedError(f"FAISS index in {self.data.path} cannot be read ({exc})") from None
-                if self._faiss.ntotal != len(self.data.chunks):
-                    raise IndexCorruptedError(f"FAISS index in {self.data.path} has {self._faiss.ntotal} "
-                                              f"vectors for {len(self.data.chunks)} chunks; rebuild the index")
-        return self._faiss
+                self._vectors = open_store(self.data)
+        return self._vectors
+
+    @property
+    def faiss_index(self):
+        """The FAISS index object, for an index whose vector store is FAISS."""
+        return self.vector_store.index
 
     @property
     def lexical(self):
@@ -130,12 +131,10 @@ class Retriever:
             if q.history_text:
                 qvec = qvec + 0.5 * self.query_vector(q.history_text)
                 qvec = (qvec / np.linalg.norm(qvec)).astype(np.float32)
-            from rag.store import vectors
-
-            _, ids = vectors.search(self.faiss_index, qvec, min(n, max(CANDIDATES, k)))
+            _, ids = self.vector_store.search(qvec, min(n, max(CANDIDATES, k)))
             cand.update(int(i) for i in ids)
         ids = np.array(sorted(cand), dtype=np.int64)
-        dense = self.data.vectors[ids] @ qvec if qvec is not None else np.zeros(len(ids), np.float32)
+        dense = self.chunk_vectors(ids) @ qvec if qvec is not None else np.zeros(len(ids), np.float32)
         lex = lex_all[ids] if lex_all is not None else np.zeros(len(ids), np.float32)
         if mode == "dense":
             fused = dense
@@ -154,6 +153,12 @@ class Retriever:
         if self.config.reranker:
             hits = self.reranker.rerank(q.text, hits)
         return hits[:k]
+
+    def chunk_vectors(self, ids) -> np.ndarray:
+        """Vectors of chunk rows ``ids`` (from the vector store; schema-2 indexes kept a copy)."""
+        if self.data.vectors is not None:
+            return self.data.vectors[ids]
+        return self.vector_store.get(ids)
 
     @property
     def reranker(self):

@@ -36,7 +36,8 @@ from rag.ingest.document import Document
 # time on each process start; past this size (a 1M-vector index is ~1.5 GB) the size check and
 # the parsers' own errors catch truncation, and a full check costs seconds per start.
 HASH_MAX_BYTES = 64 * 2**20
-SCHEMA_VERSION = 3  # 2: sentence vectors (sentences-*.npz); 3: those are optional (embedded at query time)
+SCHEMA_VERSION = 3  # 2: sentence vectors (sentences-*.npz); 3: no sentence vectors (embedded at query time),
+# no vectors-*.npy copy (the vector store holds them), a "vector_store" record (FAISS file or Milvus collection)
 MIN_SCHEMA_VERSION = 2  # oldest schema this version reads
 MANIFEST = "manifest.json"
 
@@ -49,7 +50,7 @@ class IndexData:
     manifest: dict
     chunks: list[Chunk]
     documents: dict[str, Document]
-    vectors: np.ndarray
+    vectors: np.ndarray | None  # schema 2 only: a copy of the chunk vectors (now read from the vector store)
     sentence_vectors: np.ndarray | None = None  # schema 2 only: one row per sentence of every chunk
     sentence_offsets: np.ndarray | None = None  # chunk i's sentences are rows offsets[i]:offsets[i+1]
 
@@ -105,7 +106,8 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
     path = Path(path)
     manifest = read_manifest(path)
     files = manifest.get("files", {})
-    for role in ("vectors", "chunks", "documents", "faiss") + (("sentences",) if "sentences" in files else ()):
+    optional = tuple(r for r in ("vectors", "faiss", "sentences") if r in files)  # faiss: when the store is FAISS
+    for role in ("chunks", "documents") + optional:
         info = files.get(role)
         if not info:
             raise IndexCorruptedError(f"manifest at {path} lists no {role} file; rebuild the index")
@@ -124,16 +126,16 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
                   for c in map(json.loads, (path / files["chunks"]["name"]).read_text("utf-8").splitlines())]
         documents = {d["doc_id"]: Document.from_dict(d)
                      for d in json.loads((path / files["documents"]["name"]).read_text("utf-8"))}
-        vectors = np.load(path / files["vectors"]["name"], allow_pickle=False)
+        vectors = np.load(path / files["vectors"]["name"], allow_pickle=False) if "vectors" in files else None
         sentence_vectors = sentence_offsets = None
         if "sentences" in files:
             with np.load(path / files["sentences"]["name"], allow_pickle=False) as z:
                 sentence_vectors, sentence_offsets = z["vectors"], z["offsets"]
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise IndexCorruptedError(f"index at {path} cannot be read ({exc}); rebuild the index") from None
-    if len(chunks) != len(vectors) or len(chunks) != manifest["counts"]["chunks"]:
+    if (vectors is not None and len(chunks) != len(vectors)) or len(chunks) != manifest["counts"]["chunks"]:
         raise IndexCorruptedError(
-            f"index at {path} is inconsistent: {len(chunks)} chunks, {len(vectors)} vectors, "
+            f"index at {path} is inconsistent: {len(chunks)} chunks, {len(vectors) if vectors is not None else '-'} vectors, "
             f"manifest says {manifest['counts']['chunks']}; rebuild the index")
     if sentence_offsets is not None and (len(sentence_offsets) != len(chunks) + 1
                                          or sentence_offsets[-1] != len(sentence_vectors)):
@@ -170,7 +172,7 @@ def write_lock(path: Path, wait: float = 600.0, notify=print):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Document], vectors: np.ndarray,
+def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Document], vectors: np.ndarray | None,
          sentence_vectors: np.ndarray | None, sentence_offsets: np.ndarray | None, faiss_writer,
          lexical_writer) -> dict:
     """Write a new generation of the index, then commit it by replacing the manifest.
@@ -186,7 +188,12 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
              "sentences": f"sentences-{gen}.npz", "lexical": f"lexical-{gen}"}
     if sentence_vectors is None:  # schema 3: sentences are embedded at query time
         del names["sentences"]
-    np.save(path / names["vectors"], np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    if vectors is None:  # schema 3: the vector store holds the only copy
+        del names["vectors"]
+    if faiss_writer is None:  # a vector store outside the folder (Milvus)
+        del names["faiss"]
+    if vectors is not None:
+        np.save(path / names["vectors"], np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     with open(path / names["chunks"], "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(asdict(c) | {"paragraphs": list(c.paragraphs)}, ensure_ascii=False) + "\n")
@@ -196,7 +203,8 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
         with open(path / names["sentences"], "wb") as f:
             np.savez(f, vectors=np.ascontiguousarray(sentence_vectors, dtype=np.float32),
                      offsets=np.asarray(sentence_offsets, dtype=np.int64))
-    faiss_writer(str(path / names["faiss"]))
+    if faiss_writer is not None:
+        faiss_writer(str(path / names["faiss"]))
     lexical_writer(path / names["lexical"])
     files = {role: {"name": name} for role, name in names.items()}
     for info in files.values():

@@ -16,6 +16,7 @@ from rag.ingest.document import Document
 from rag.ingest.formats import SUPPORTED_SUFFIXES, load_document
 from rag.store import disk as store
 from rag.store import vectors
+from rag.store.vectorstore import open_store, store_class
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,9 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
             rows: dict[str, list[int]] = {}
             for i, c in enumerate(old.chunks):
                 rows.setdefault(c.doc_id, []).append(i)
+            old_vectors = _old_vectors(old)
             for doc_id, idx in rows.items():
-                old_by_doc[doc_id] = (hashes.get(doc_id), [old.chunks[i] for i in idx], old.vectors[idx])
+                old_by_doc[doc_id] = (hashes.get(doc_id), [old.chunks[i] for i in idx], old_vectors[idx])
         all_chunks, parts, todo, added, changed = [], [], [], [], []
         for d in docs:
             prev = old_by_doc.get(d.doc_id)
@@ -141,7 +143,8 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
             raise RagError("no text to embed in the given documents")
         matrix = np.vstack([p.reshape(-1, dim) for p in parts]).astype(np.float32)
         removed = sorted(set(old_by_doc) - {d.doc_id for d in docs})
-        index = vectors.build(matrix)
+        vector_store = store_class(config.vector_store)
+        record, faiss_writer = vector_store.write(matrix, out, config)
         n_embedded = sum(len(chunks) for _, chunks in todo)
 
         from rag.store.lexical import LexicalIndex
@@ -153,6 +156,8 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
             "normalized": True,
             "metric": "inner_product",
             "faiss_kind": vectors.choose_kind(len(matrix)),
+            "vector_store": record,
+            "previous_vector_store": _current_record(out),
             "content_hash": store.sources_hash(docs),
             "documents": [{"doc_id": d.doc_id, "title": d.title, "content_hash": d.content_hash,
                            "source_path": d.source_path, "paragraphs": len(d.paragraphs)} for d in docs],
@@ -160,10 +165,28 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
                        "chunks": len(all_chunks)},
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        manifest = store.save(out, manifest, all_chunks, docs, matrix, None, None,
-                              faiss_writer=lambda fn: vectors.write(index, fn), lexical_writer=lexical.save)
+        manifest = store.save(out, manifest, all_chunks, docs, None, None, None,
+                              faiss_writer=faiss_writer, lexical_writer=lexical.save)
+        vector_store.cleanup(manifest, out)
     return BuildReport(out, len(docs), len(all_chunks), n_embedded, len(all_chunks) - n_embedded, tuple(added),
                        tuple(changed), tuple(removed), tuple(skipped), time.perf_counter() - t0, manifest)
+
+
+def _old_vectors(old: store.IndexData) -> np.ndarray:
+    """Every chunk vector of a loaded index (schema 2 kept a copy; since, the vector store has them)."""
+    if old.vectors is not None:
+        return old.vectors
+    return open_store(old).get(np.arange(len(old.chunks)))
+
+
+def _current_record(out: Path) -> dict | None:
+    """The vector-store record of the index now committed in ``out`` (kept one more round)."""
+    try:
+        from rag.store.vectorstore import record_of
+
+        return record_of(store.read_manifest(out))
+    except RagError:
+        return None
 
 
 def _previous(out: Path, settings: dict):
@@ -174,6 +197,13 @@ def _previous(out: Path, settings: dict):
         return None
     m = data.manifest
     same = all(m.get(k) == v for k, v in settings.items())
+    if same and data.vectors is None:
+        try:  # the vectors to reuse are in the vector store: reachable and whole, or rebuild all
+            from dataclasses import replace
+
+            data = replace(data, vectors=_old_vectors(data))
+        except RagError:
+            return None
     return data if same else None
 
 

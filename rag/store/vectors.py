@@ -73,3 +73,49 @@ def search(index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
     keep = ids[0] >= 0
     return scores[0][keep], ids[0][keep]
+
+
+class FaissStore:
+    """The ``"faiss"`` entry of ``VECTOR_STORES``: one FAISS file per index generation."""
+
+    name = "faiss"
+
+    def __init__(self, index, path):
+        self.index, self.path = index, path
+
+    @staticmethod
+    def write(matrix: np.ndarray, out, config=None):
+        index = build(matrix)
+        return {"name": "faiss", "kind": choose_kind(len(matrix))}, (lambda filename: write(index, filename))
+
+    @classmethod
+    def open(cls, data) -> "FaissStore":
+        from rag.errors import IndexCorruptedError
+
+        info = data.manifest.get("files", {}).get("faiss")
+        if not info:
+            raise IndexCorruptedError(f"manifest at {data.path} lists no faiss file; rebuild the index")
+        try:
+            index = read(str(data.path / info["name"]))
+        except RuntimeError as exc:
+            raise IndexCorruptedError(f"FAISS index in {data.path} cannot be read ({exc})") from None
+        if index.ntotal != len(data.chunks):
+            raise IndexCorruptedError(f"FAISS index in {data.path} has {index.ntotal} vectors for "
+                                      f"{len(data.chunks)} chunks; rebuild the index")
+        return cls(index, data.path)
+
+    def count(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, query: np.ndarray, k: int):
+        return search(self.index, query, k)
+
+    def get(self, ids) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
+            return np.zeros((0, self.index.d), np.float32)
+        return self.index.reconstruct_batch(ids)
+
+    @staticmethod
+    def cleanup(manifest, path) -> None:
+        """Nothing outside the index folder: ``disk`` removes stale FAISS files."""
