@@ -53,9 +53,11 @@ def resolve_uri(uri: str | None, index_dir: Path) -> str:
     return str(p if p.is_absolute() else (Path(index_dir) / p).resolve())
 
 
-def connect(uri: str, timeout: float = TIMEOUT):
-    """A ``MilvusClient`` for ``uri``, or a one-line ``RagError`` naming the URI."""
+def connect(uri: str, timeout: float | None = None):
+    """A ``MilvusClient`` for ``uri``, or a one-line ``RagError`` naming the URI (a server that does
+    not answer: after ``timeout`` seconds, default ``TIMEOUT``)."""
     pymilvus = _pymilvus()
+    timeout = TIMEOUT if timeout is None else timeout
     if not is_server(uri):
         parent = Path(uri).parent
         if not parent.is_dir():
