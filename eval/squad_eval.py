@@ -89,7 +89,9 @@ def main(argv=None) -> dict:
     items = write_docs(a.work / "docs")
     index = a.index or a.work / "index"
     if a.index is None:
-        build_index([a.work / "docs"], index)
+        from rag.config import Config
+
+        build_index([a.work / "docs"], index, Config.from_env(), incremental=False)  # RAGQA_VECTOR_STORE applies
     assistant = Assistant.load(index)
     paragraph_numbers(assistant.retriever, items)
     res = evaluate(assistant.retriever, items, a.answers, assistant)
