@@ -84,4 +84,6 @@ class Tokenizer:
 
 
 tokenize = Tokenizer()
+# Recorded in every index's manifest: BM25 tokens depend on it, so a change means rebuilding.
+TOKENIZER_ID = "snowball-english/stop-en-v1"
 STOPWORDS = ENGLISH_STOPWORDS
