@@ -1,5 +1,5 @@
 """Sentence vectors (issue 13, item 1): embedded at query time in one batch and cached, or read
-from an index written before schema 3."""
+from an index written before schema 4."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _sentence_texts(r: Retriever, row: int) -> list[str]:
 
 def test_build_stores_no_sentence_vectors(small_index):
     m = json.loads((small_index / "manifest.json").read_text())
-    assert m["schema_version"] == store.SCHEMA_VERSION >= 3
+    assert m["schema_version"] == store.SCHEMA_VERSION >= 4
     assert "sentences" not in m["files"]
     assert not list(small_index.glob("sentences-*"))
 
@@ -75,7 +75,7 @@ def test_query_time_sentences_one_batch_then_cached(small_index, fake_embedder, 
     assert emb.batches[1] == ["kittens open their eyes"]
 
 
-def test_schema_2_index_uses_its_stored_sentence_vectors(small_index, fake_embedder, fake_config):
+def test_schema_3_index_uses_its_stored_sentence_vectors(small_index, fake_embedder, fake_config):
     data = store.load(small_index)
     docs = data.documents
     spans = [chunk_sentences(docs[c.doc_id], c) for c in data.chunks]
@@ -87,13 +87,13 @@ def test_schema_2_index_uses_its_stored_sentence_vectors(small_index, fake_embed
 
     chunk_vectors = open_store(data).get(np.arange(len(data.chunks)))
     index = vectors.build(chunk_vectors)
-    with store.write_lock(small_index):  # the schema-2 layout: vectors-*.npy, faiss, sentences-*.npz
+    with store.write_lock(small_index):  # the schema-3 layout: vectors-*.npy, faiss, sentences-*.npz
         store.save(small_index, data.manifest, data.chunks, list(docs.values()), chunk_vectors, stored, offsets,
                    faiss_writer=lambda fn: vectors.write(index, fn),
                    lexical_writer=lambda p: __import__("rag.store.lexical", fromlist=["x"]).LexicalIndex.build(
                        [c.text for c in data.chunks]).save(p))
     m = json.loads((small_index / "manifest.json").read_text())
-    m["schema_version"] = 2
+    m["schema_version"] = 3
     del m["vector_store"]
     (small_index / "manifest.json").write_text(json.dumps(m))
     emb = Counting(fake_embedder)

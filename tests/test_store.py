@@ -89,7 +89,7 @@ def test_manifest_fields(built):
     assert m["chunking"] == {"max_tokens": 180, "min_tokens": 80, "overlap": 0}
     assert m["counts"] == {"documents": 2, "paragraphs": 6, "chunks": 2}
     assert len(m["content_hash"]) == 64
-    # since schema 3: no sentence vectors, no vectors-*.npy copy of what the FAISS file holds
+    # since schema 4: no sentence vectors, no vectors-*.npy copy of what the FAISS file holds
     assert set(m["files"]) == {"chunks", "documents", "faiss", "lexical"}
     assert m["vector_store"] == {"name": "faiss", "kind": "flat"}
 

@@ -17,7 +17,7 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 
 # Page chrome copied along with web articles: navigation, newsletter and donation boxes.
 CHROME = {"you are here", "subscribe to our newsletter", "support rusi research", "share", "print"}
-_BLOCKS = re.compile(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", re.S)
+_BLOCKS = re.compile(r"\S(?:.*?\S)??(?=\n[ \t]*\n|\s*\Z)", re.S)  # lazy group: a one-character block ends at its own blank line
 _DATE_LINE = re.compile(r"^(?:(?P<kind>[A-Z][\w ]*?),\s*)?(?P<date>\d{1,2} [A-Z][a-z]+ \d{4})$")
 
 
@@ -218,7 +218,7 @@ def parse_pdf(path: Path, doc_id: str) -> Document:
 def load_document(path: str | Path, max_bytes: int = 25 * 2**20) -> Document:
     """Read one file into a Document; ``doc_id`` is the file's stem.
 
-    ``load_document("notes/a.txt").doc_id == "a"``. Files over ``max_bytes`` are refused by name:
+    The id is the file name without its suffix (`notes/a.txt` becomes `a`). Files over ``max_bytes`` are refused by name:
     embedding them on a laptop CPU would take far longer than a user expects to wait.
     """
     path = Path(path)

@@ -155,7 +155,7 @@ class Retriever:
         return hits[:k]
 
     def chunk_vectors(self, ids) -> np.ndarray:
-        """Vectors of chunk rows ``ids`` (from the vector store; schema-2 indexes kept a copy)."""
+        """Vectors of chunk rows ``ids`` (from the vector store; schema-3 indexes kept a copy)."""
         if self.data.vectors is not None:
             return self.data.vectors[ids]
         return self.vector_store.get(ids)

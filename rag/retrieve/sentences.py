@@ -5,7 +5,7 @@ Indexes built since issue 13 store no sentence vectors: the sentences of the few
 needs are embedded at query time, in one batch, and cached by chunk row. That cut the texts
 embedded at build time about five-fold (most of them were sentences) and the index's disk and
 memory by the same share; BENCHMARKS.md ("Scale") has the measurements behind the choice.
-Indexes written before still carry their vectors (``sentences-*.npz``) and those are used.
+Indexes written before (schema 3) still carry their vectors (``sentences-*.npz``) and those are used.
 """
 
 from __future__ import annotations

@@ -36,9 +36,10 @@ from rag.ingest.document import Document
 # time on each process start; past this size (a 1M-vector index is ~1.5 GB) the size check and
 # the parsers' own errors catch truncation, and a full check costs seconds per start.
 HASH_MAX_BYTES = 64 * 2**20
-SCHEMA_VERSION = 3  # 2: sentence vectors (sentences-*.npz); 3: no sentence vectors (embedded at query time),
-# no vectors-*.npy copy (the vector store holds them), a "vector_store" record (FAISS file or Milvus collection)
-MIN_SCHEMA_VERSION = 2  # oldest schema this version reads
+SCHEMA_VERSION = 4  # 2: sentence vectors (sentences-*.npz); 3: Snowball tokenizer, BM25 in the generation;
+# 4: no sentence vectors (embedded at query time), no vectors-*.npy copy (the vector store holds them),
+# a "vector_store" record (FAISS file or Milvus collection)
+MIN_SCHEMA_VERSION = 3  # oldest schema this version reads (3's extra files are simply used)
 MANIFEST = "manifest.json"
 
 
@@ -50,8 +51,8 @@ class IndexData:
     manifest: dict
     chunks: list[Chunk]
     documents: dict[str, Document]
-    vectors: np.ndarray | None  # schema 2 only: a copy of the chunk vectors (now read from the vector store)
-    sentence_vectors: np.ndarray | None = None  # schema 2 only: one row per sentence of every chunk
+    vectors: np.ndarray | None  # schema 3 only: a copy of the chunk vectors (now read from the vector store)
+    sentence_vectors: np.ndarray | None = None  # schema 3 only: one row per sentence of every chunk
     sentence_offsets: np.ndarray | None = None  # chunk i's sentences are rows offsets[i]:offsets[i+1]
 
     def file(self, role: str) -> Path:
@@ -94,11 +95,18 @@ def read_manifest(path: Path) -> dict:
 
 
 def check_compatible(manifest: dict, model: str, path: Path) -> None:
-    """Refuse an index whose vectors came from a different embedding model."""
+    """Refuse an index whose vectors came from another embedding model, or whose BM25 tokens came
+    from another tokenizer."""
+    from rag.ingest.terms import TOKENIZER_ID
+
     if manifest.get("model") != model:
         raise ManifestMismatchError(
             f"index at {path} was built with model {manifest.get('model')!r}, but the configured model is "
             f"{model!r}; rebuild the index or configure model={manifest.get('model')!r}")
+    if manifest.get("tokenizer") != TOKENIZER_ID:
+        raise ManifestMismatchError(
+            f"index at {path} was built with tokenizer {manifest.get('tokenizer')!r}, but this ragqa uses "
+            f"{TOKENIZER_ID!r}; rebuild it with: ragqa index PATH --out {path}")
 
 
 def load(path: Path, verify_hashes: bool = True) -> IndexData:
@@ -186,9 +194,9 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     names = {"vectors": f"vectors-{gen}.npy", "chunks": f"chunks-{gen}.jsonl",
              "documents": f"documents-{gen}.json", "faiss": f"faiss-{gen}.index",
              "sentences": f"sentences-{gen}.npz", "lexical": f"lexical-{gen}"}
-    if sentence_vectors is None:  # schema 3: sentences are embedded at query time
+    if sentence_vectors is None:  # schema 4: sentences are embedded at query time
         del names["sentences"]
-    if vectors is None:  # schema 3: the vector store holds the only copy
+    if vectors is None:  # schema 4: the vector store holds the only copy
         del names["vectors"]
     if faiss_writer is None:  # a vector store outside the folder (Milvus)
         del names["faiss"]

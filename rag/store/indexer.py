@@ -79,7 +79,9 @@ def collect(sources, max_bytes: int) -> tuple[list[Document], list[tuple[str, st
 
 def index_settings(config: Config) -> dict:
     """What an index's vectors depend on: a change here means re-embedding everything."""
-    return {"model": config.model, "encoding": config.encoding,
+    from rag.ingest.terms import TOKENIZER_ID
+
+    return {"model": config.model, "encoding": config.encoding, "tokenizer": TOKENIZER_ID,
             "chunking": {"max_tokens": config.max_tokens, "min_tokens": config.min_tokens,
                          "overlap": config.overlap}}
 
@@ -173,7 +175,7 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
 
 
 def _old_vectors(old: store.IndexData) -> np.ndarray:
-    """Every chunk vector of a loaded index (schema 2 kept a copy; since, the vector store has them)."""
+    """Every chunk vector of a loaded index (schema 3 kept a copy; since, the vector store has them)."""
     if old.vectors is not None:
         return old.vectors
     return open_store(old).get(np.arange(len(old.chunks)))
