@@ -2,6 +2,7 @@
 and for this checkout with each vector store, every index built fresh with the real model.
 
     python bench/quality.py --base /tmp/base          # -> bench/quality_results.json
+    python bench/quality.py --base /tmp/base --main /tmp/mainref --only main/faiss   # main without this branch
 
 Runs, for each code/store: ``ragqa eval --corpus <article> --gold eval/gold.jsonl``,
 ``ragqa eval --corpus eval/corpus2 --gold eval/gold2.jsonl`` and
@@ -41,7 +42,7 @@ def run(code: Path, store: str) -> dict:
             cmd = [sys.executable, "-m", "rag.cli", "eval", "--corpus", str(corpus), "--gold", str(gold),
                    "--out", out, "--quiet"]
             p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
-            if p.returncode not in (0, 1):
+            if p.returncode not in (0, 1) or not (Path(out) / "results.json").exists():
                 raise RuntimeError(f"{cmd} failed: {p.stderr[-2000:]}")
             agg = json.loads((Path(out) / "results.json").read_text())["aggregates"]
         res[name] = {k: agg.get(k) for k in GOLD_KEYS}
@@ -59,13 +60,14 @@ def run(code: Path, store: str) -> dict:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--base", type=Path, required=True)
+    p.add_argument("--base", type=Path, required=True, help="checkout of the starting commit")
+    p.add_argument("--main", type=Path, help="checkout of main before this branch's store work (optional)")
     p.add_argument("--only", nargs="*", default=["base/faiss", "new/faiss", "new/milvus"])
     a = p.parse_args(argv)
     data = json.loads(OUT.read_text()) if OUT.exists() else {}
     for key in a.only:
         label, store = key.split("/")
-        code = a.base if label == "base" else REPO
+        code = {"base": a.base, "main": a.main}.get(label, REPO)
         t = time.perf_counter()
         load0 = os.getloadavg()[0]
         data[key] = run(code, store) | {"seconds": time.perf_counter() - t, "date": time.strftime("%Y-%m-%d %H:%M"),

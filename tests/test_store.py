@@ -89,8 +89,9 @@ def test_manifest_fields(built):
     assert m["chunking"] == {"max_tokens": 180, "min_tokens": 80, "overlap": 0}
     assert m["counts"] == {"documents": 2, "paragraphs": 6, "chunks": 2}
     assert len(m["content_hash"]) == 64
-    # since schema 4: no sentence vectors, no vectors-*.npy copy of what the FAISS file holds
-    assert set(m["files"]) == {"chunks", "documents", "faiss", "lexical"}
+    # since schema 4: no sentence vectors, no vectors-*.npy copy of what the FAISS file holds, and one
+    # SQLite text store instead of chunks-*.jsonl + documents-*.json (each text stored once)
+    assert set(m["files"]) == {"text", "faiss", "lexical"}
     assert m["vector_store"] == {"name": "faiss", "kind": "flat"}
 
 
@@ -195,9 +196,9 @@ def test_truncated_faiss_file_refused(built, fake_embedder):
         Retriever.load(out, config=Config(model="fake"), embedder=fake_embedder)
 
 
-def test_missing_chunks_file_refused(built):
+def test_missing_text_store_refused(built):
     out, _ = built
-    (out / manifest_of(out)["files"]["chunks"]["name"]).unlink()
+    (out / manifest_of(out)["files"]["text"]["name"]).unlink()
     with pytest.raises(IndexCorruptedError, match="missing"):
         store.load(out)
 
@@ -455,5 +456,27 @@ def test_ensure_bundled_rebuilds_corrupted_index(tmp_path, monkeypatch, fake_emb
 
     monkeypatch.setattr(config_mod, "default_index_dir", lambda: tmp_path / "bundled")
     first = ensure_bundled(Config(model="fake"), fake_embedder)
-    (first.path / first.manifest["files"]["chunks"]["name"]).unlink()
+    (first.path / first.manifest["files"]["text"]["name"]).unlink()
     assert len(ensure_bundled(Config(model="fake"), fake_embedder).chunks) == len(first.chunks)
+
+
+def test_damaged_text_store_is_a_clear_error(built):
+    """Same size, not a database: caught by the checksum, and by SQLite when hashing is skipped."""
+    out, _ = built
+    f = out / manifest_of(out)["files"]["text"]["name"]
+    f.write_bytes(b"\x00" * f.stat().st_size)
+    with pytest.raises(IndexCorruptedError, match="checksum"):
+        store.load(out)
+    with pytest.raises(IndexCorruptedError, match="cannot be read"):
+        store.load(out, verify_hashes=False)
+
+
+def test_text_store_reads_rows_on_demand(built):
+    data = store.load(built[0])
+    assert type(data.chunks).__name__ == "ChunkTable" and len(data.chunks) == 2
+    for c in data.chunks:
+        assert c.text == data.documents[c.doc_id].text[c.start : c.end] and c.text
+    assert data.chunks[-1] == list(data.chunks)[-1]
+    assert list(data.documents) == ["cats", "ships"] and "cats" in data.documents and "dogs" not in data.documents
+    with pytest.raises(IndexError):
+        data.chunks[2]

@@ -1,5 +1,6 @@
-"""The index on disk: a directory with a versioned manifest, the FAISS index, the raw vectors,
-the chunks (row i = FAISS id i) and the parsed documents.
+"""The index on disk: a directory with a versioned manifest, the chunk and document text
+(``text-*.sqlite``, ``rag.store.textstore``; chunk row i = vector id i), the BM25 index and, with
+the FAISS vector store, the FAISS file (Milvus keeps vectors outside the folder).
 
 Writes never damage what is there: data files carry a generation suffix, and replacing
 ``manifest.json`` (one atomic ``os.replace``) is the commit point. A build killed at any moment
@@ -14,9 +15,11 @@ import fcntl
 import hashlib
 import json
 import os
+import sqlite3
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +52,8 @@ class IndexData:
 
     path: Path
     manifest: dict
-    chunks: list[Chunk]
-    documents: dict[str, Document]
+    chunks: Sequence[Chunk]  # schema 4: textstore.ChunkTable, rows read on demand
+    documents: Mapping[str, Document]  # schema 4: textstore.DocumentTable
     vectors: np.ndarray | None  # schema 3 only: a copy of the chunk vectors (now read from the vector store)
     sentence_vectors: np.ndarray | None = None  # schema 3 only: one row per sentence of every chunk
     sentence_offsets: np.ndarray | None = None  # chunk i's sentences are rows offsets[i]:offsets[i+1]
@@ -115,7 +118,8 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
     manifest = read_manifest(path)
     files = manifest.get("files", {})
     optional = tuple(r for r in ("vectors", "faiss", "sentences") if r in files)  # faiss: when the store is FAISS
-    for role in ("chunks", "documents") + optional:
+    text_roles = ("text",) if "text" in files else ("chunks", "documents")  # schema 4: one SQLite text store
+    for role in text_roles + optional:
         info = files.get(role)
         if not info:
             raise IndexCorruptedError(f"manifest at {path} lists no {role} file; rebuild the index")
@@ -130,16 +134,21 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
                 and _sha256(fpath) != info["sha256"]):
             raise IndexCorruptedError(f"{fpath} does not match its checksum; rebuild the index")
     try:
-        chunks = [Chunk(c["doc_id"], tuple(c["paragraphs"]), c["start"], c["end"], c["text"], c["n_tokens"])
-                  for c in map(json.loads, (path / files["chunks"]["name"]).read_text("utf-8").splitlines())]
-        documents = {d["doc_id"]: Document.from_dict(d)
-                     for d in json.loads((path / files["documents"]["name"]).read_text("utf-8"))}
+        if "text" in files:  # rows are read on demand: loading does not grow with the corpus
+            from rag.store import textstore
+
+            chunks, documents = textstore.open_tables(path / files["text"]["name"])
+        else:
+            chunks = [Chunk(c["doc_id"], tuple(c["paragraphs"]), c["start"], c["end"], c["text"], c["n_tokens"])
+                      for c in map(json.loads, (path / files["chunks"]["name"]).read_text("utf-8").splitlines())]
+            documents = {d["doc_id"]: Document.from_dict(d)
+                         for d in json.loads((path / files["documents"]["name"]).read_text("utf-8"))}
         vectors = np.load(path / files["vectors"]["name"], allow_pickle=False) if "vectors" in files else None
         sentence_vectors = sentence_offsets = None
         if "sentences" in files:
             with np.load(path / files["sentences"]["name"], allow_pickle=False) as z:
                 sentence_vectors, sentence_offsets = z["vectors"], z["offsets"]
-    except (ValueError, KeyError, TypeError, OSError) as exc:
+    except (ValueError, KeyError, TypeError, OSError, sqlite3.Error) as exc:
         raise IndexCorruptedError(f"index at {path} cannot be read ({exc}); rebuild the index") from None
     if (vectors is not None and len(chunks) != len(vectors)) or len(chunks) != manifest["counts"]["chunks"]:
         raise IndexCorruptedError(
@@ -191,8 +200,7 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     """
     path = Path(path)
     gen = uuid.uuid4().hex[:8]
-    names = {"vectors": f"vectors-{gen}.npy", "chunks": f"chunks-{gen}.jsonl",
-             "documents": f"documents-{gen}.json", "faiss": f"faiss-{gen}.index",
+    names = {"vectors": f"vectors-{gen}.npy", "text": f"text-{gen}.sqlite", "faiss": f"faiss-{gen}.index",
              "sentences": f"sentences-{gen}.npz", "lexical": f"lexical-{gen}"}
     if sentence_vectors is None:  # schema 4: sentences are embedded at query time
         del names["sentences"]
@@ -202,11 +210,9 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
         del names["faiss"]
     if vectors is not None:
         np.save(path / names["vectors"], np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-    with open(path / names["chunks"], "w", encoding="utf-8") as f:
-        for c in chunks:
-            f.write(json.dumps(asdict(c) | {"paragraphs": list(c.paragraphs)}, ensure_ascii=False) + "\n")
-    (path / names["documents"]).write_text(
-        json.dumps([d.to_dict() for d in documents], ensure_ascii=False), encoding="utf-8")
+    from rag.store import textstore
+
+    textstore.write(path / names["text"], documents, chunks)  # each document's text once; chunks are spans
     if sentence_vectors is not None:
         with open(path / names["sentences"], "wb") as f:
             np.savez(f, vectors=np.ascontiguousarray(sentence_vectors, dtype=np.float32),
@@ -247,8 +253,8 @@ def _remove_stale(path: Path, manifest: dict) -> None:
     for f in path.iterdir():
         if f.name in keep or f.name.startswith("."):
             continue
-        if any(f.name.startswith(p) for p in ("vectors-", "chunks-", "documents-", "faiss-", "lexical-", "sentences-",
-                                             MANIFEST)):
+        if any(f.name.startswith(p) for p in ("vectors-", "text-", "chunks-", "documents-", "faiss-", "lexical-",
+                                             "sentences-", MANIFEST)):
             if f.is_dir():
                 import shutil
 

@@ -112,11 +112,13 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
         if old is not None:
             hashes = {d["doc_id"]: d["content_hash"] for d in old.manifest["documents"]}
             rows: dict[str, list[int]] = {}
-            for i, c in enumerate(old.chunks):
+            old_chunks: dict[str, list] = {}
+            for i, c in enumerate(old.chunks):  # one streamed pass (rows are read from the text store)
                 rows.setdefault(c.doc_id, []).append(i)
+                old_chunks.setdefault(c.doc_id, []).append(c)
             old_vectors = _old_vectors(old)
             for doc_id, idx in rows.items():
-                old_by_doc[doc_id] = (hashes.get(doc_id), [old.chunks[i] for i in idx], old_vectors[idx])
+                old_by_doc[doc_id] = (hashes.get(doc_id), old_chunks[doc_id], old_vectors[idx])
         all_chunks, parts, todo, added, changed = [], [], [], [], []
         for d in docs:
             prev = old_by_doc.get(d.doc_id)
