@@ -58,7 +58,8 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, path: Path) -> "LexicalIndex":
-        return cls(_bm25s().BM25.load(str(path), show_progress=False, verbosity=0))
+        # mmap: the score matrix is paged in as queries touch it, not read whole at start (issue 13)
+        return cls(_bm25s().BM25.load(str(path), show_progress=False, verbosity=0, mmap=True))
 
     def scores(self, query: str | list[str], weights: dict[str, float] | None = None) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (text or tokens); tokens in ``weights`` count more."""

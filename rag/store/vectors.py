@@ -59,7 +59,12 @@ def read(filename: str):
     # A loaded index serves single queries: on a small shared CPU one thread is fastest
     # (2.4 ms vs 16 ms for exact search at 20k vectors under load, BENCHMARKS.md).
     faiss.omp_set_num_threads(1)
-    index = faiss.read_index(filename)
+    # The vectors are memory-mapped (IO_FLAG_MMAP_IFC): start-up reads the header and, for HNSW, the
+    # graph, not every vector; pages come in as searches touch them (issue 13, flat cold start).
+    try:
+        index = faiss.read_index(filename, faiss.IO_FLAG_MMAP_IFC)
+    except (AttributeError, RuntimeError):  # older FAISS, or an index type it cannot map
+        index = faiss.read_index(filename)
     if hasattr(index, "hnsw"):
         index.hnsw.efSearch = HNSW_EF_SEARCH  # FAISS persists it; set again so a changed constant applies
     return index
