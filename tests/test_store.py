@@ -480,3 +480,49 @@ def test_text_store_reads_rows_on_demand(built):
     assert list(data.documents) == ["cats", "ships"] and "cats" in data.documents and "dogs" not in data.documents
     with pytest.raises(IndexError):
         data.chunks[2]
+
+
+def test_interrupted_build_resumes_without_re_embedding(tmp_path, fake_embedder, fake_config, monkeypatch):
+    """Killed after the first checkpoint slice: the re-run embeds only the texts not yet embedded,
+    and the result equals an uninterrupted build."""
+    from rag.store import checkpoint
+
+    monkeypatch.setattr(checkpoint, "SLICE", 4)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(5):
+        (src / f"d{i}.txt").write_text(f"Document {i} talks about topic{i} and subject{i}.\n\nIt has a second "
+                                       f"paragraph about matter{i}.", encoding="utf-8")
+    cfg = fake_config.replace(min_tokens=0, max_tokens=12)
+
+    class Dies:
+        name, dim, calls = "fake", 64, []
+
+        def embed_many(self, texts, batch_size=32, progress=None):
+            self.calls.append(len(texts))
+            if len(self.calls) == 2:
+                raise KeyboardInterrupt  # the user pressed Ctrl-C during the second slice
+            return fake_embedder.embed_batch(texts)
+
+    out = tmp_path / "idx"
+    with pytest.raises(KeyboardInterrupt):
+        build_index([src], out, cfg, embedder=Dies())
+    assert not (out / "manifest.json").exists() and Dies.calls == [4, 4]  # one slice kept, the second lost
+
+    class Counts:
+        name, dim, texts = "fake", 64, 0
+
+        def embed_many(self, texts, batch_size=32, progress=None):
+            Counts.texts += len(texts)
+            return fake_embedder.embed_batch(texts)
+
+    report = build_index([src], out, cfg, embedder=Counts())
+    assert report.chunks > 8 and Counts.texts == report.chunks - 4
+    assert not list(out.glob(".embed-checkpoint-*")), "checkpoint removed once committed"
+    whole = build_index([src], tmp_path / "whole", cfg, embedder=fake_embedder, incremental=False)
+    a, b = store.load(out), store.load(whole.path)
+    from rag.store.vectorstore import open_store
+
+    rows = np.arange(len(a.chunks))
+    assert [c.text for c in a.chunks] == [c.text for c in b.chunks]
+    assert np.allclose(open_store(a).get(rows), open_store(b).get(rows))

@@ -138,7 +138,10 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
             plan.append((slot, len(texts), len(chunks)))
             texts += [c.text for c in chunks]
         total = len(texts)
-        new_vecs = embedder.embed_many(texts, progress=(lambda n: progress(n, total)) if progress else None) \
+        from rag.store.checkpoint import Checkpointed, folder_for
+
+        checkpoint = Checkpointed(embedder, folder_for(out, settings))  # an interrupted build resumes here
+        new_vecs = checkpoint.embed_many(texts, progress=(lambda n: progress(n, total)) if progress else None) \
             if texts else np.zeros((0, 0), np.float32)
         for slot, at, n in plan:
             parts[slot] = new_vecs[at : at + n]
@@ -172,6 +175,7 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
         manifest = store.save(out, manifest, all_chunks, docs, None, None, None,
                               faiss_writer=faiss_writer, lexical_writer=lexical.save)
         vector_store.cleanup(manifest, out)
+        checkpoint.discard()
     return BuildReport(out, len(docs), len(all_chunks), n_embedded, len(all_chunks) - n_embedded, tuple(added),
                        tuple(changed), tuple(removed), tuple(skipped), time.perf_counter() - t0, manifest)
 
