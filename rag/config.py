@@ -43,6 +43,10 @@ class Config:
     timeout: float = 30.0  # seconds, for the openai backend
     n_threads: int = 2  # llama.cpp threads for the local generator
     max_file_mb: float = 25.0
+    # "stored": sentence vectors embedded at build time, kept as float16 and memory-mapped; "query":
+    # embedded at query time for the chunks a query re-scores (faster build, smaller index, slower
+    # first search of each chunk). Measured in BENCHMARKS.md, "Scale".
+    sentence_vectors: str = "stored"
     vector_store: str = "faiss"  # where an index keeps its chunk vectors: a name in rag.store.vectorstore.VECTOR_STORES
     milvus_uri: str | None = None  # --vector-store milvus: a milvus-lite file path, or http://host:19530
     feedback_path: Path | None = None
@@ -60,6 +64,9 @@ class Config:
         from rag.store.vectorstore import VECTOR_STORES  # names only: no engine is imported
 
         VECTOR_STORES.check(self.vector_store)
+        if self.sentence_vectors not in ("stored", "query"):
+            raise ValueError(f"sentence_vectors must be 'stored' or 'query'. "
+                             f"Currently, sentence_vectors is {self.sentence_vectors!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}. "
                              f"Currently, backend is {self.backend!r}")

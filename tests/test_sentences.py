@@ -40,10 +40,12 @@ class Counting:
 
 @pytest.fixture
 def small_index(tmp_path, fake_embedder, fake_config):
+    """sentence_vectors="query": no sentence vectors on disk."""
     src = tmp_path / "a.txt"
     src.write_text(TEXT, encoding="utf-8")
     out = tmp_path / "idx"
-    build_index([src], out, fake_config.replace(max_tokens=20, min_tokens=0), embedder=fake_embedder)
+    build_index([src], out, fake_config.replace(max_tokens=20, min_tokens=0, sentence_vectors="query"),
+                embedder=fake_embedder)
     return out
 
 
@@ -52,11 +54,37 @@ def _sentence_texts(r: Retriever, row: int) -> list[str]:
     return [doc.text[s:e] for s, e, _ in r.sentences(row)]
 
 
-def test_build_stores_no_sentence_vectors(small_index):
+def test_query_mode_stores_no_sentence_vectors(small_index):
     m = json.loads((small_index / "manifest.json").read_text())
-    assert m["schema_version"] == store.SCHEMA_VERSION >= 4
+    assert m["schema_version"] == store.SCHEMA_VERSION >= 4 and m["sentence_vectors"] == "query"
     assert "sentences" not in m["files"]
-    assert not list(small_index.glob("sentences-*"))
+    assert not list(small_index.glob("sentence*"))
+
+
+def test_stored_mode_float16_memory_mapped_and_reused(tmp_path, fake_embedder, fake_config):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(TEXT, encoding="utf-8")
+    cfg = fake_config.replace(max_tokens=20, min_tokens=0)  # sentence_vectors="stored" is the default
+    out = tmp_path / "idx"
+    build_index([src], out, cfg, embedder=fake_embedder)
+    data = store.load(out)
+    assert data.sentence_vectors.dtype == np.float16 and isinstance(data.sentence_vectors, np.memmap)
+    emb = Counting(fake_embedder)
+    r = Retriever.load(out, config=cfg, embedder=emb)
+    for row in range(len(r.data.chunks)):
+        want = fake_embedder.embed_batch(_sentence_texts(r, row))
+        np.testing.assert_allclose(r.sentence_vectors(row), want, atol=2e-3)  # float16
+    r.search("kittens open their eyes", k=2)
+    assert emb.batches == [["kittens open their eyes"]], "only the query is embedded"
+    (src / "b.txt").write_text("Bees make honey. They live in hives.", encoding="utf-8")
+    emb = Counting(fake_embedder)
+    rep = build_index([src], out, cfg, embedder=emb)
+    assert rep.reused == len(data.chunks) and rep.added == ("b",)
+    assert emb.batches == [["Bees make honey. They live in hives.", "Bees make honey.", "They live in hives."]]
+    again = store.load(out)
+    n = int(data.sentence_offsets[-1])
+    np.testing.assert_array_equal(again.sentence_vectors[:n], data.sentence_vectors[:n])
 
 
 def test_query_time_sentences_one_batch_then_cached(small_index, fake_embedder, fake_config):
@@ -75,26 +103,17 @@ def test_query_time_sentences_one_batch_then_cached(small_index, fake_embedder, 
     assert emb.batches[1] == ["kittens open their eyes"]
 
 
-def test_schema_3_index_uses_its_stored_sentence_vectors(small_index, fake_embedder, fake_config):
+def test_schema_3_float32_npz_sentence_vectors_are_read(small_index, fake_embedder, fake_config):
     data = store.load(small_index)
     docs = data.documents
     spans = [chunk_sentences(docs[c.doc_id], c) for c in data.chunks]
     texts = [docs[c.doc_id].text[s:e] for c, sp in zip(data.chunks, spans) for s, e, _ in sp]
     stored = -fake_embedder.embed_batch(texts)  # negated: proves these, not fresh ones, are used
     offsets = np.concatenate([[0], np.cumsum([len(sp) for sp in spans])])
-    from rag.store import vectors
-    from rag.store.vectorstore import open_store
-
-    chunk_vectors = open_store(data).get(np.arange(len(data.chunks)))
-    index = vectors.build(chunk_vectors)
-    with store.write_lock(small_index):  # the schema-3 layout: vectors-*.npy, faiss, sentences-*.npz
-        store.save(small_index, data.manifest, data.chunks, list(docs.values()), chunk_vectors, stored, offsets,
-                   faiss_writer=lambda fn: vectors.write(index, fn),
-                   lexical_writer=lambda p: __import__("rag.store.lexical", fromlist=["x"]).LexicalIndex.build(
-                       [c.text for c in data.chunks]).save(p))
+    name = "sentences-legacy.npz"
+    np.savez(small_index / name, vectors=stored, offsets=offsets)
     m = json.loads((small_index / "manifest.json").read_text())
-    m["schema_version"] = 3
-    del m["vector_store"]
+    m["files"]["sentences"] = {"name": name, "size": (small_index / name).stat().st_size}
     (small_index / "manifest.json").write_text(json.dumps(m))
     emb = Counting(fake_embedder)
     r = Retriever.load(small_index, config=fake_config, embedder=emb)

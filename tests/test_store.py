@@ -89,9 +89,9 @@ def test_manifest_fields(built):
     assert m["chunking"] == {"max_tokens": 180, "min_tokens": 80, "overlap": 0}
     assert m["counts"] == {"documents": 2, "paragraphs": 6, "chunks": 2}
     assert len(m["content_hash"]) == 64
-    # since schema 4: no sentence vectors, no vectors-*.npy copy of what the FAISS file holds, and one
-    # SQLite text store instead of chunks-*.jsonl + documents-*.json (each text stored once)
-    assert set(m["files"]) == {"text", "faiss", "lexical"}
+    # since schema 4: no vectors-*.npy copy of what the FAISS file holds, one SQLite text store instead
+    # of chunks-*.jsonl + documents-*.json (each text stored once), float16 sentence vectors in .npy
+    assert set(m["files"]) == {"text", "faiss", "lexical", "sentences", "sentence_offsets"}
     assert m["vector_store"] == {"name": "faiss", "kind": "flat"}
 
 
@@ -493,7 +493,7 @@ def test_interrupted_build_resumes_without_re_embedding(tmp_path, fake_embedder,
     for i in range(5):
         (src / f"d{i}.txt").write_text(f"Document {i} talks about topic{i} and subject{i}.\n\nIt has a second "
                                        f"paragraph about matter{i}.", encoding="utf-8")
-    cfg = fake_config.replace(min_tokens=0, max_tokens=12)
+    cfg = fake_config.replace(min_tokens=0, max_tokens=12, sentence_vectors="query")  # chunks only: easy counts
 
     class Dies:
         name, dim, calls = "fake", 64, []

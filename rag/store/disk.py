@@ -40,8 +40,8 @@ from rag.ingest.document import Document
 # the parsers' own errors catch truncation, and a full check costs seconds per start.
 HASH_MAX_BYTES = 64 * 2**20
 SCHEMA_VERSION = 4  # 2: sentence vectors (sentences-*.npz); 3: Snowball tokenizer, BM25 in the generation;
-# 4: no sentence vectors (embedded at query time), no vectors-*.npy copy (the vector store holds them),
-# a "vector_store" record (FAISS file or Milvus collection)
+# 4: chunks and documents in one SQLite text store, sentence vectors float16 and memory-mapped (or none:
+# embedded at query time), no vectors-*.npy copy (the vector store holds them), a "vector_store" record
 MIN_SCHEMA_VERSION = 3  # oldest schema this version reads (3's extra files are simply used)
 MANIFEST = "manifest.json"
 
@@ -55,7 +55,7 @@ class IndexData:
     chunks: Sequence[Chunk]  # schema 4: textstore.ChunkTable, rows read on demand
     documents: Mapping[str, Document]  # schema 4: textstore.DocumentTable
     vectors: np.ndarray | None  # schema 3 only: a copy of the chunk vectors (now read from the vector store)
-    sentence_vectors: np.ndarray | None = None  # schema 3 only: one row per sentence of every chunk
+    sentence_vectors: np.ndarray | None = None  # one row per sentence of every chunk (None: embedded at query time)
     sentence_offsets: np.ndarray | None = None  # chunk i's sentences are rows offsets[i]:offsets[i+1]
 
     def file(self, role: str) -> Path:
@@ -117,7 +117,7 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
     path = Path(path)
     manifest = read_manifest(path)
     files = manifest.get("files", {})
-    optional = tuple(r for r in ("vectors", "faiss", "sentences") if r in files)  # faiss: when the store is FAISS
+    optional = tuple(r for r in ("vectors", "faiss", "sentences", "sentence_offsets") if r in files)  # faiss: when the store is FAISS
     text_roles = ("text",) if "text" in files else ("chunks", "documents")  # schema 4: one SQLite text store
     for role in text_roles + optional:
         info = files.get(role)
@@ -145,7 +145,10 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
                          for d in json.loads((path / files["documents"]["name"]).read_text("utf-8"))}
         vectors = np.load(path / files["vectors"]["name"], allow_pickle=False) if "vectors" in files else None
         sentence_vectors = sentence_offsets = None
-        if "sentences" in files:
+        if "sentence_offsets" in files:  # schema 4: float16 vectors, memory-mapped
+            sentence_vectors = np.load(path / files["sentences"]["name"], mmap_mode="r", allow_pickle=False)
+            sentence_offsets = np.load(path / files["sentence_offsets"]["name"], mmap_mode="r", allow_pickle=False)
+        elif "sentences" in files:  # schema 3
             with np.load(path / files["sentences"]["name"], allow_pickle=False) as z:
                 sentence_vectors, sentence_offsets = z["vectors"], z["offsets"]
     except (ValueError, KeyError, TypeError, OSError, sqlite3.Error) as exc:
@@ -201,9 +204,10 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     path = Path(path)
     gen = uuid.uuid4().hex[:8]
     names = {"vectors": f"vectors-{gen}.npy", "text": f"text-{gen}.sqlite", "faiss": f"faiss-{gen}.index",
-             "sentences": f"sentences-{gen}.npz", "lexical": f"lexical-{gen}"}
-    if sentence_vectors is None:  # schema 4: sentences are embedded at query time
-        del names["sentences"]
+             "sentences": f"sentences-{gen}.npy", "sentence_offsets": f"sentence-offsets-{gen}.npy",
+             "lexical": f"lexical-{gen}"}
+    if sentence_vectors is None:  # sentence_vectors="query": embedded at query time
+        del names["sentences"], names["sentence_offsets"]
     if vectors is None:  # schema 4: the vector store holds the only copy
         del names["vectors"]
     if faiss_writer is None:  # a vector store outside the folder (Milvus)
@@ -213,10 +217,9 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     from rag.store import textstore
 
     textstore.write(path / names["text"], documents, chunks)  # each document's text once; chunks are spans
-    if sentence_vectors is not None:
-        with open(path / names["sentences"], "wb") as f:
-            np.savez(f, vectors=np.ascontiguousarray(sentence_vectors, dtype=np.float32),
-                     offsets=np.asarray(sentence_offsets, dtype=np.int64))
+    if sentence_vectors is not None:  # float16, memory-mapped at load (schema 3: float32 in one .npz)
+        np.save(path / names["sentences"], np.ascontiguousarray(sentence_vectors, dtype=np.float16))
+        np.save(path / names["sentence_offsets"], np.asarray(sentence_offsets, dtype=np.int64))
     if faiss_writer is not None:
         faiss_writer(str(path / names["faiss"]))
     lexical_writer(path / names["lexical"])
@@ -254,7 +257,7 @@ def _remove_stale(path: Path, manifest: dict) -> None:
         if f.name in keep or f.name.startswith("."):
             continue
         if any(f.name.startswith(p) for p in ("vectors-", "text-", "chunks-", "documents-", "faiss-", "lexical-",
-                                             "sentences-", MANIFEST)):
+                                             "sentences-", "sentence-offsets-", MANIFEST)):
             if f.is_dir():
                 import shutil
 

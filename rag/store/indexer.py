@@ -82,6 +82,7 @@ def index_settings(config: Config) -> dict:
     from rag.ingest.terms import TOKENIZER_ID
 
     return {"model": config.model, "encoding": config.encoding, "tokenizer": TOKENIZER_ID,
+            "sentence_vectors": config.sentence_vectors,
             "chunking": {"max_tokens": config.max_tokens, "min_tokens": config.min_tokens,
                          "overlap": config.overlap}}
 
@@ -109,6 +110,7 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
     with store.write_lock(out):
         old = _previous(out, settings) if incremental else None
         old_by_doc: dict[str, tuple] = {}  # doc_id -> (content hash, chunks, vectors)
+        old_sentences: dict[int, np.ndarray] = {}  # id(reused chunk) -> its stored sentence vectors
         if old is not None:
             hashes = {d["doc_id"]: d["content_hash"] for d in old.manifest["documents"]}
             rows: dict[str, list[int]] = {}
@@ -119,6 +121,10 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
             old_vectors = _old_vectors(old)
             for doc_id, idx in rows.items():
                 old_by_doc[doc_id] = (hashes.get(doc_id), old_chunks[doc_id], old_vectors[idx])
+                if old.sentence_vectors is not None:
+                    off = old.sentence_offsets
+                    old_sentences.update((id(c), old.sentence_vectors[off[i] : off[i + 1]])
+                                         for c, i in zip(old_chunks[doc_id], idx))
         all_chunks, parts, todo, added, changed = [], [], [], [], []
         for d in docs:
             prev = old_by_doc.get(d.doc_id)
@@ -131,12 +137,13 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
             todo.append((len(parts), chunks))
             all_chunks += chunks
             parts.append(None)
-        # Only chunks are embedded: sentences are embedded at query time for the few chunks a query
-        # needs (rag.retrieve.sentences), which cut build-time embedding about five-fold (issue 13).
+        # Chunks, and with sentence_vectors="stored" their sentences, in one embedding pass. With "query"
+        # sentences are embedded at query time for the chunks a query needs (rag.retrieve.sentences).
         texts, plan = [], []
         for slot, chunks in todo:
             plan.append((slot, len(texts), len(chunks)))
             texts += [c.text for c in chunks]
+        sentence_rows = _sentence_texts(todo, docs, texts) if config.sentence_vectors == "stored" else None
         total = len(texts)
         from rag.store.checkpoint import Checkpointed, folder_for
 
@@ -149,6 +156,8 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
         if dim == 0:
             raise RagError("no text to embed in the given documents")
         matrix = np.vstack([p.reshape(-1, dim) for p in parts]).astype(np.float32)
+        sentences, offsets = (None, None) if sentence_rows is None else \
+            _sentence_matrix(all_chunks, sentence_rows, new_vecs, old_sentences, dim)
         removed = sorted(set(old_by_doc) - {d.doc_id for d in docs})
         vector_store = store_class(config.vector_store)
         record, faiss_writer = vector_store.write(matrix, out, config)
@@ -172,12 +181,42 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
                        "chunks": len(all_chunks)},
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        manifest = store.save(out, manifest, all_chunks, docs, None, None, None,
+        manifest = store.save(out, manifest, all_chunks, docs, None, sentences, offsets,
                               faiss_writer=faiss_writer, lexical_writer=lexical.save)
         vector_store.cleanup(manifest, out)
         checkpoint.discard()
     return BuildReport(out, len(docs), len(all_chunks), n_embedded, len(all_chunks) - n_embedded, tuple(added),
                        tuple(changed), tuple(removed), tuple(skipped), time.perf_counter() - t0, manifest)
+
+
+def _sentence_texts(todo, docs, texts: list[str]) -> dict[int, tuple[int, int]]:
+    """Append the sentences of every new chunk to ``texts``; id(chunk) -> (first row, count)."""
+    from rag.ingest.chunking import chunk_sentences
+
+    by_id = {d.doc_id: d for d in docs}
+    rows = {}
+    for _, chunks in todo:
+        for c in chunks:
+            doc = by_id[c.doc_id]
+            spans = chunk_sentences(doc, c)
+            rows[id(c)] = (len(texts), len(spans))
+            texts += [doc.text[s:e] for s, e, _ in spans]
+    return rows
+
+
+def _sentence_matrix(chunks, rows, new_vecs, old_sentences, dim) -> tuple[np.ndarray, np.ndarray]:
+    """float16 sentence vectors of every chunk in row order (new ones from ``new_vecs``, reused
+    ones from the previous index) and the offsets: chunk i's are rows offsets[i]:offsets[i+1]."""
+    counts = [rows[id(c)][1] if id(c) in rows else len(old_sentences[id(c)]) for c in chunks]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    out = np.empty((int(offsets[-1]), dim), np.float16)
+    for i, c in enumerate(chunks):
+        if id(c) in rows:
+            at, n = rows[id(c)]
+            out[offsets[i] : offsets[i + 1]] = new_vecs[at : at + n]
+        else:
+            out[offsets[i] : offsets[i + 1]] = old_sentences[id(c)]
+    return out, offsets
 
 
 def _old_vectors(old: store.IndexData) -> np.ndarray:
