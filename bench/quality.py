@@ -41,7 +41,7 @@ def run(code: Path, store: str) -> dict:
         with tempfile.TemporaryDirectory() as out:
             cmd = [sys.executable, "-m", "rag.cli", "eval", "--corpus", str(corpus), "--gold", str(gold),
                    "--out", out, "--quiet"]
-            p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=code)  # -m imports from cwd
             if p.returncode not in (0, 1) or not (Path(out) / "results.json").exists():
                 raise RuntimeError(f"{cmd} failed: {p.stderr[-2000:]}")
             agg = json.loads((Path(out) / "results.json").read_text())["aggregates"]
@@ -50,11 +50,13 @@ def run(code: Path, store: str) -> dict:
                                f"--corpus {corpus.relative_to(REPO)} --gold {gold.relative_to(REPO)}"
     with tempfile.TemporaryDirectory() as work:
         cmd = [sys.executable, str(REPO / "eval/squad_eval.py"), "--work", work, "--answers", "300"]
-        p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=code)
         if p.returncode:
             raise RuntimeError(f"{cmd} failed: {p.stderr[-2000:]}")
         res["squad"] = json.loads(p.stdout[p.stdout.index("{"):])
         res["squad"]["command"] = f"PYTHONPATH={code} RAGQA_VECTOR_STORE={store} python eval/squad_eval.py --answers 300"
+    res["rag_imported_from"] = subprocess.run([sys.executable, "-c", "import rag; print(rag.__file__)"], env=env,
+                                              capture_output=True, text=True, cwd=code).stdout.strip()
     return res
 
 

@@ -46,11 +46,14 @@ def _env(code: Path, extra: dict | None = None) -> dict:
     return env
 
 
-def measured(cmd: list[str], env: dict, tag: str, work: Path) -> dict:
-    """Run ``cmd`` under bench/measure.py; wall, peak RSS, exit code, load average before/after."""
+def measured(cmd: list[str], env: dict, tag: str, work: Path, cwd: Path | None = None) -> dict:
+    """Run ``cmd`` under bench/measure.py; wall, peak RSS, exit code, load average before/after.
+    ``cwd``: for ``python -m``, whose first import path is the working directory (it must be the
+    checkout being measured, or that checkout's ``rag`` is shadowed)."""
     out = work / f"measure-{tag}.json"
     load0 = os.getloadavg()[0]
-    p = subprocess.run([PY, str(HERE / "measure.py"), str(out), *cmd], env=env, capture_output=True, text=True)
+    p = subprocess.run([PY, str(HERE / "measure.py"), str(out), *cmd], env=env, capture_output=True, text=True,
+                       cwd=cwd)
     m = json.loads(out.read_text())
     m["load"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
     if m["rc"] != 0:
@@ -91,8 +94,8 @@ def run_one(code: Path, label: str, n: int, embedder: str, work: Path, rebuild: 
     res["disk_per_paragraph_beyond_text"] = (res["disk_bytes"] - meta["text_bytes"]) / n
     if asks:
         cmd = [PY, "-m", "rag.cli", "ask", QUESTION, "--index", str(idx)]
-        measured(cmd, env, f"ask-{label}", work)  # warm-up: OS file cache, ONNX export present
-        runs = [measured(cmd, env, f"ask-{label}", work) for _ in range(asks)]
+        measured(cmd, env, f"ask-{label}", work, cwd=code)  # warm-up: OS file cache, ONNX export present
+        runs = [measured(cmd, env, f"ask-{label}", work, cwd=code) for _ in range(asks)]
         res["cold_ask"] = {"command": f"PYTHONPATH={code} python -m rag.cli ask \"{QUESTION}\" --index {idx}",
                            "runs": asks, "median_s": statistics.median(r["wall_s"] for r in runs),
                            "max_s": max(r["wall_s"] for r in runs),
@@ -112,7 +115,7 @@ def model_rss(code: Path, work: Path) -> dict:
     """Peak RSS of a process that only loads the ONNX query model and embeds one text."""
     snippet = ("from rag.config import Config; from rag.embed.registry import make_query_embedder; "
                "make_query_embedder(Config.from_env()).embed('x')")
-    return measured([PY, "-c", snippet], _env(code), "model", work)
+    return measured([PY, "-c", snippet], _env(code), "model", work, cwd=code)
 
 
 def save(entries: list[dict]) -> None:

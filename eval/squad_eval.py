@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -82,7 +83,8 @@ def main(argv=None) -> dict:
     p.add_argument("--index", type=Path, help="existing index of --work/docs (default: build --work/index)")
     p.add_argument("--answers", type=int, default=0, help="answer this many (un)answerable questions too")
     a = p.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
+    if not os.environ.get("PYTHONPATH"):  # with PYTHONPATH set, its rag is the one measured
+        sys.path.insert(0, str(ROOT))
     from rag.answer.assistant import Assistant
     from rag.store.indexer import build_index
 
