@@ -89,6 +89,7 @@ def run_one(code: Path, label: str, n: int, embedder: str, work: Path, rebuild: 
     b = json.loads(build_json.read_text())
     res["build"] = {"command": f"PYTHONPATH={code} python bench/scale_build.py {corpus} {idx} {embedder}",
                     "build_s": b["build_s"], "chunks": b["chunks"], "wall_s": b["process"]["wall_s"],
+                    "cpu_s": b["process"]["user_s"] + b["process"]["sys_s"],  # less sensitive to a shared CPU
                     "peak_rss_mb": b["process"]["maxrss_mb"], "load": b["process"]["load"]}
     res["disk_bytes"] = du(idx)
     res["disk_per_paragraph_beyond_text"] = (res["disk_bytes"] - meta["text_bytes"]) / n
