@@ -188,3 +188,20 @@ def test_real_model_on_milvus_lite_cli(tmp_path):
     assert run.returncode == 0, run.stderr
     hits = json.loads(run.stdout)
     assert hits and "Antonov" in " ".join(h["text"] for h in hits[:3])
+
+
+def test_lite_file_held_by_another_process_is_a_clear_error(src, tmp_path, fake_embedder, milvus_config):
+    import subprocess
+    import sys
+
+    db = tmp_path / "held.db"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pymilvus import MilvusClient; "
+                               f"MilvusClient(uri={str(db)!r}); print('open', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(RagError, match="one process at a time"):
+            build_index([src], tmp_path / "idx", milvus_config.replace(milvus_uri=str(db)), embedder=fake_embedder)
+    finally:
+        holder.kill()
+        holder.wait()

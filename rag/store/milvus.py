@@ -65,8 +65,11 @@ def connect(uri: str, timeout: float | None = None):
     try:
         return pymilvus.MilvusClient(uri=uri, token=os.environ.get("RAGQA_MILVUS_TOKEN", ""), timeout=timeout)
     except Exception as exc:  # pymilvus raises MilvusException and assorted gRPC errors
-        what = "cannot reach the Milvus server" if is_server(uri) else "cannot open the milvus-lite database"
-        raise RagError(f"{what} at {uri} ({_short(exc)})") from None
+        if is_server(uri):
+            raise RagError(f"cannot reach the Milvus server at {uri} ({_short(exc)})") from None
+        raise RagError(f"cannot open the milvus-lite database {uri} ({_short(exc)}); milvus-lite opens a file in "
+                       "one process at a time: is another ragqa using this index? (several processes need a "
+                       "Milvus server: --milvus-uri http://host:19530)") from None
 
 
 def _short(exc: Exception) -> str:
