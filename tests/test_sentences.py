@@ -81,7 +81,7 @@ def test_stored_mode_float16_memory_mapped_and_reused(tmp_path, fake_embedder, f
     emb = Counting(fake_embedder)
     rep = build_index([src], out, cfg, embedder=emb)
     assert rep.reused == len(data.chunks) and rep.added == ("b",)
-    assert emb.batches == [["Bees make honey. They live in hives.", "Bees make honey.", "They live in hives."]]
+    assert emb.batches == [["Bees make honey. They live in hives."], ["Bees make honey.", "They live in hives."]]
     again = store.load(out)
     n = int(data.sentence_offsets[-1])
     np.testing.assert_array_equal(again.sentence_vectors[:n], data.sentence_vectors[:n])

@@ -526,3 +526,47 @@ def test_interrupted_build_resumes_without_re_embedding(tmp_path, fake_embedder,
     rows = np.arange(len(a.chunks))
     assert [c.text for c in a.chunks] == [c.text for c in b.chunks]
     assert np.allclose(open_store(a).get(rows), open_store(b).get(rows))
+
+
+def test_interrupted_stored_sentence_build_resumes(tmp_path, fake_embedder, fake_config, monkeypatch):
+    """Interrupted while embedding sentences: the re-run embeds no chunk again and only the
+    sentences not yet checkpointed; its sentence vectors equal an uninterrupted build's."""
+    from rag.store import checkpoint
+
+    monkeypatch.setattr(checkpoint, "SLICE", 3)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        (src / f"d{i}.txt").write_text(f"Topic{i} is one thing. Subject{i} is another. Matter{i} is a third.",
+                                       encoding="utf-8")
+    cfg = fake_config.replace(min_tokens=0, max_tokens=40)
+    seen = []
+
+    class Dies:
+        name, dim = "fake", 64
+
+        def embed_many(self, texts, batch_size=32, progress=None):
+            seen.append(list(texts))
+            if len(seen) == 3:
+                raise KeyboardInterrupt  # the first sentence slice went through, not the second
+            return fake_embedder.embed_batch(texts)
+
+    out = tmp_path / "idx"
+    with pytest.raises(KeyboardInterrupt):
+        build_index([src], out, cfg, embedder=Dies())
+    done = {t for batch in seen[:2] for t in batch}
+    again = []
+
+    class Counts:
+        name, dim = "fake", 64
+
+        def embed_many(self, texts, batch_size=32, progress=None):
+            again.extend(texts)
+            return fake_embedder.embed_batch(texts)
+
+    build_index([src], out, cfg, embedder=Counts())
+    assert again and not done & set(again), "nothing embedded twice"
+    whole = build_index([src], tmp_path / "whole", cfg, embedder=fake_embedder)
+    a, b = store.load(out), store.load(whole.path)
+    np.testing.assert_array_equal(np.asarray(a.sentence_vectors), np.asarray(b.sentence_vectors))
+    np.testing.assert_array_equal(np.asarray(a.sentence_offsets), np.asarray(b.sentence_offsets))

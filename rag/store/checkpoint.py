@@ -32,41 +32,63 @@ class Checkpointed:
         self.name, self.dim = getattr(embedder, "name", "?"), getattr(embedder, "dim", 0)
         self.reused = 0
 
-    def _load(self) -> dict[bytes, np.ndarray]:
-        found: dict[bytes, np.ndarray] = {}
+    def _load(self, wanted: dict[bytes, list[int]], out, rows, seen: set) -> None:
+        """Copy vectors of earlier runs' slices into ``out`` for the texts that have them."""
         for f in sorted(self.folder.glob("part-*.npz")):
             try:
                 with np.load(f, allow_pickle=False) as z:
                     keys, vecs = z["keys"], z["vectors"]
             except (OSError, ValueError, KeyError):
                 continue  # a damaged part is embedded again
-            found.update(zip((k.tobytes() for k in keys), vecs))
-        return found
+            for k, v in zip(keys, vecs):
+                k = k.tobytes()
+                for i in wanted.get(k, ()):
+                    out[rows[i]] = v
+                    seen.add(i)
 
-    def embed_many(self, texts: list[str], batch_size: int = 32, progress=None) -> np.ndarray:
+    def embed_many(self, texts: list[str], batch_size: int = 32, progress=None, out=None, rows=None) -> np.ndarray:
+        """Vectors of ``texts``. ``out``/``rows``: write text i's vector into ``out[rows[i]]`` (e.g. a
+        preallocated float16 array) instead of returning a new float32 array: memory stays one copy."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        done = self._load()
         keys = [_key(t) for t in texts]
-        todo = [i for i, k in enumerate(keys) if k not in done]
+        wanted: dict[bytes, list[int]] = {}
+        for i, k in enumerate(keys):
+            wanted.setdefault(k, []).append(i)
+        if rows is None:
+            rows = range(len(texts))
+        seen: set[int] = set()
+        if out is not None:
+            self._load(wanted, out, rows, seen)
+        else:  # the width is known once something is embedded or found
+            probe = {}
+            self._load(wanted, _Sink(probe), rows, seen)
+            dim = next((len(v) for v in probe.values()), 0) or self.dim
+            out = np.zeros((len(texts), dim), np.float32) if dim else None
+            for i, v in probe.items():
+                out[i] = v
+        todo = [i for i in range(len(texts)) if i not in seen]
         self.reused = len(texts) - len(todo)
         n_parts = len(list(self.folder.glob("part-*.npz")))
         finished = self.reused
         if progress and finished:
             progress(finished)
         for s in range(0, len(todo), SLICE):
-            rows = todo[s : s + SLICE]
-            vecs = np.asarray(self.inner.embed_many([texts[i] for i in rows], batch_size), dtype=np.float32)
+            idx = todo[s : s + SLICE]
+            vecs = np.asarray(self.inner.embed_many([texts[i] for i in idx], batch_size), dtype=np.float32)
             tmp = self.folder / f".part-{n_parts:06d}.tmp.npz"
-            np.savez(tmp, keys=np.array([np.frombuffer(keys[i], np.uint8) for i in rows]), vectors=vecs)
+            np.savez(tmp, keys=np.array([np.frombuffer(keys[i], np.uint8) for i in idx]), vectors=vecs)
             os.replace(tmp, self.folder / f"part-{n_parts:06d}.npz")
             n_parts += 1
-            done.update((keys[i], v) for i, v in zip(rows, vecs))
-            finished += len(rows)
+            if out is None:
+                out = np.zeros((len(texts), vecs.shape[1]), np.float32)
+            for i, v in zip(idx, vecs):
+                out[rows[i]] = v
+            finished += len(idx)
             if progress:
                 progress(finished)
-        if not texts:
+        if out is None:
             return np.zeros((0, self.dim), np.float32)
-        return np.vstack([done[k] for k in keys])
+        return out
 
     def embed_batch(self, texts):
         return self.inner.embed_batch(texts)
@@ -76,6 +98,17 @@ class Checkpointed:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _Sink(dict):
+    """Stands in for an output array while the width is not yet known: ``sink[i] = v``."""
+
+    def __init__(self, target: dict):
+        super().__init__()
+        self.target = target
+
+    def __setitem__(self, i, v):
+        self.target[i] = v
 
 
 def folder_for(out: Path, settings: dict) -> Path:

@@ -143,8 +143,9 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
         for slot, chunks in todo:
             plan.append((slot, len(texts), len(chunks)))
             texts += [c.text for c in chunks]
-        sentence_rows = _sentence_texts(todo, docs, texts) if config.sentence_vectors == "stored" else None
-        total = len(texts)
+        stored = config.sentence_vectors == "stored"
+        spans = _new_sentence_spans(todo, docs) if stored else {}
+        total = len(texts) + sum(len(v) for v in spans.values())
         from rag.store.checkpoint import Checkpointed, folder_for
 
         checkpoint = Checkpointed(embedder, folder_for(out, settings))  # an interrupted build resumes here
@@ -156,8 +157,10 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
         if dim == 0:
             raise RagError("no text to embed in the given documents")
         matrix = np.vstack([p.reshape(-1, dim) for p in parts]).astype(np.float32)
-        sentences, offsets = (None, None) if sentence_rows is None else \
-            _sentence_matrix(all_chunks, sentence_rows, new_vecs, old_sentences, dim)
+        sentences = offsets = None
+        if stored:  # straight into one preallocated float16 array, in chunk order
+            sentences, offsets = _sentence_matrix(all_chunks, spans, old_sentences, docs, dim, checkpoint,
+                                                  (lambda n: progress(len(texts) + n, total)) if progress else None)
         removed = sorted(set(old_by_doc) - {d.doc_id for d in docs})
         vector_store = store_class(config.vector_store)
         record, faiss_writer = vector_store.write(matrix, out, config)
@@ -189,33 +192,31 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
                        tuple(changed), tuple(removed), tuple(skipped), time.perf_counter() - t0, manifest)
 
 
-def _sentence_texts(todo, docs, texts: list[str]) -> dict[int, tuple[int, int]]:
-    """Append the sentences of every new chunk to ``texts``; id(chunk) -> (first row, count)."""
+def _new_sentence_spans(todo, docs) -> dict[int, list]:
+    """id(chunk) -> its sentence spans, for every chunk to embed."""
     from rag.ingest.chunking import chunk_sentences
 
     by_id = {d.doc_id: d for d in docs}
-    rows = {}
-    for _, chunks in todo:
-        for c in chunks:
-            doc = by_id[c.doc_id]
-            spans = chunk_sentences(doc, c)
-            rows[id(c)] = (len(texts), len(spans))
-            texts += [doc.text[s:e] for s, e, _ in spans]
-    return rows
+    return {id(c): chunk_sentences(by_id[c.doc_id], c) for _, chunks in todo for c in chunks}
 
 
-def _sentence_matrix(chunks, rows, new_vecs, old_sentences, dim) -> tuple[np.ndarray, np.ndarray]:
-    """float16 sentence vectors of every chunk in row order (new ones from ``new_vecs``, reused
-    ones from the previous index) and the offsets: chunk i's are rows offsets[i]:offsets[i+1]."""
-    counts = [rows[id(c)][1] if id(c) in rows else len(old_sentences[id(c)]) for c in chunks]
+def _sentence_matrix(chunks, spans, old_sentences, docs, dim, checkpoint, progress):
+    """float16 sentence vectors of every chunk in row order (new ones embedded straight into place,
+    reused ones copied from the previous index) and the offsets: chunk i's are rows offsets[i]:offsets[i+1]."""
+    counts = [len(spans[id(c)]) if id(c) in spans else len(old_sentences[id(c)]) for c in chunks]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     out = np.empty((int(offsets[-1]), dim), np.float16)
+    by_id = {d.doc_id: d for d in docs}
+    texts, rows = [], []
     for i, c in enumerate(chunks):
-        if id(c) in rows:
-            at, n = rows[id(c)]
-            out[offsets[i] : offsets[i + 1]] = new_vecs[at : at + n]
+        if id(c) in spans:
+            text = by_id[c.doc_id].text
+            texts += [text[s:e] for s, e, _ in spans[id(c)]]
+            rows += range(offsets[i], offsets[i + 1])
         else:
             out[offsets[i] : offsets[i + 1]] = old_sentences[id(c)]
+    if texts:
+        checkpoint.embed_many(texts, progress=progress, out=out, rows=rows)
     return out, offsets
 
 
