@@ -71,7 +71,9 @@ def validate(answer: str, passages, documents, auto_cite: bool = False) -> Check
     by_num: dict[int, list[str]] = {}
     for doc_id, n in retrieved:
         by_num.setdefault(n, []).append(doc_id)
-    titles = {d: documents[d].title for d in documents} if documents else {}
+    # Titles of the retrieved documents only: a marker naming any other is dropped either way, and
+    # reading every document of a large index (rows on demand, rag.store.textstore) per answer is slow.
+    titles = {d: documents[d].title for d in dict.fromkeys(p.doc_id for p in passages)} if documents else {}
     kept_sentences, cites, dropped, seen = [], [], [], set()
     for s, e in _claims(answer):
         sentence = answer[s:e]
