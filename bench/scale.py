@@ -119,12 +119,12 @@ def model_rss(code: Path, work: Path) -> dict:
     return measured([PY, "-c", snippet], _env(code), "model", work, cwd=code)
 
 
-def save(entries: list[dict]) -> None:
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": {}}
+def save(entries: list[dict], results: Path = RESULTS) -> None:
+    data = json.loads(results.read_text()) if results.exists() else {"runs": {}}
     for e in entries:
         key = f"{e['code']}/{e['embedder']}/{e['paragraphs']}" + (f"/{e['variant']}" if e.get("variant") else "")
         data["runs"][key] = e
-    RESULTS.write_text(json.dumps(data, indent=1, sort_keys=True))
+    results.write_text(json.dumps(data, indent=1, sort_keys=True))
 
 
 def main(argv=None) -> None:
@@ -140,6 +140,7 @@ def main(argv=None) -> None:
     p.add_argument("--variant", default="", help="label for --set runs, e.g. milvus")
     p.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
                    help="environment for the current code only, e.g. RAGQA_VECTOR_STORE=milvus")
+    p.add_argument("--results", type=Path, default=RESULTS, help="JSON file the results are merged into")
     p.add_argument("--report", action="store_true")
     a = p.parse_args(argv)
     if a.report:
@@ -159,7 +160,7 @@ def main(argv=None) -> None:
             if a.embedder == "real":
                 e["model_only"] = model_rss(code, a.work)
             entries.append(e)
-            save([e])
+            save([e], a.results)
             print(json.dumps(e, indent=1), flush=True)
 
 
