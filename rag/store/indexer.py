@@ -11,9 +11,9 @@ import numpy as np
 
 from rag.config import Config
 from rag.errors import IngestError, RagError
-from rag.ingest.chunking import chunk_document, chunk_sentences
+from rag.ingest.chunking import chunk_document, chunk_sentences, indexed_sentences, indexed_text
 from rag.ingest.document import Document
-from rag.ingest.formats import SUPPORTED_SUFFIXES, load_document
+from rag.ingest.sources import collect
 from rag.store import disk as store
 from rag.store import vectors
 
@@ -29,51 +29,9 @@ class BuildReport:
     changed: tuple = ()
     removed: tuple = ()
     skipped: tuple = ()  # (path, reason) for files in folders that could not be read
+    notes: tuple = ()  # (path, message): how a file was read, e.g. bytes replaced while decoding
     seconds: float = 0.0
     manifest: dict = field(default_factory=dict, repr=False, compare=False)
-
-
-def collect(sources, max_bytes: int) -> tuple[list[Document], list[tuple[str, str]]]:
-    """Documents from files, folders (recursively) and ``Document`` objects.
-
-    A file named explicitly that cannot be read raises ``IngestError``; an unreadable file found
-    while walking a folder is skipped and reported. Identical documents are kept once.
-    """
-    if isinstance(sources, (str, Path, Document)):
-        sources = [sources]
-    docs, skipped = [], []
-    for src in sources:
-        if isinstance(src, Document):
-            docs.append(src)
-            continue
-        path = Path(src)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            for f in files:
-                try:
-                    docs.append(load_document(f, max_bytes))
-                except IngestError as exc:
-                    skipped.append((str(f), str(exc)))
-        elif path.exists():
-            docs.append(load_document(path, max_bytes))
-        else:
-            raise IngestError(f"{path}: no such file or directory")
-    unique, seen_hash, seen_id = [], {}, {}
-    for d in docs:
-        if d.content_hash in seen_hash:
-            skipped.append((d.source_path or d.doc_id, f"duplicate of {seen_hash[d.content_hash]}"))
-            continue
-        if d.doc_id in seen_id:  # same stem in two folders: keep both, with distinct ids
-            n = 2
-            while f"{d.doc_id}-{n}" in seen_id:
-                n += 1
-            d = Document(f"{d.doc_id}-{n}", d.title, d.text, d.paragraphs, d.author, d.date, d.tags,
-                         d.source_path, d.meta)
-        seen_hash[d.content_hash] = d.source_path or d.doc_id
-        seen_id[d.doc_id] = True
-        unique.append(d)
-    return unique, skipped
 
 
 def index_settings(config: Config) -> dict:
@@ -84,7 +42,7 @@ def index_settings(config: Config) -> dict:
 
 
 def build_index(sources, out=None, config: Config | None = None, embedder=None, progress=None,
-                incremental: bool = True) -> BuildReport:
+                incremental: bool = True, format: str = "auto") -> BuildReport:
     """Index ``sources`` (paths, folders or ``Document``s) into directory ``out``.
 
     ``build_index(["notes/a.txt", "notes/b.md"], "some/dir")``. ``progress(done, total)`` is
@@ -93,7 +51,7 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
     t0 = time.perf_counter()
     config = config or Config()
     out = Path(out) if out is not None else config.resolved_index_dir
-    docs, skipped = collect(sources, int(config.max_file_mb * 2**20))
+    docs, skipped, notes = collect(sources, int(config.max_file_mb * 2**20), format)
     if not docs:
         raise IngestError("nothing to index: " + ("; ".join(r for _, r in skipped) or "no supported files found"))
     settings = index_settings(config)
@@ -136,8 +94,8 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
                 doc = by_id[c.doc_id]
                 spans = chunk_sentences(doc, c)
                 plan.append((slot, len(texts), len(spans)))
-                texts.append(c.text)
-                texts += [doc.text[s:e] for s, e, _ in spans]
+                texts.append(indexed_text(doc, c))
+                texts += indexed_sentences(doc, c)
         total = len(texts)
         new_vecs = embedder.embed_many(texts, progress=(lambda n: progress(n, total)) if progress else None) \
             if texts else np.zeros((0, 0), np.float32)
@@ -161,7 +119,7 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
 
         from rag.store.lexical import LexicalIndex
 
-        lexical = LexicalIndex.build([c.text for c in all_chunks])
+        lexical = LexicalIndex.build([indexed_text(by_id[c.doc_id], c) for c in all_chunks])
         manifest = {
             **settings,
             "dim": dim,
@@ -178,7 +136,7 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
         manifest = store.save(out, manifest, all_chunks, docs, matrix, sentence_matrix, offsets,
                               faiss_writer=lambda fn: vectors.write(index, fn), lexical_writer=lexical.save)
     return BuildReport(out, len(docs), len(all_chunks), n_embedded, len(all_chunks) - n_embedded, tuple(added),
-                       tuple(changed), tuple(removed), tuple(skipped), time.perf_counter() - t0, manifest)
+                       tuple(changed), tuple(removed), tuple(skipped), tuple(notes), time.perf_counter() - t0, manifest)
 
 
 def _previous(out: Path, settings: dict):
