@@ -84,6 +84,10 @@ def main(argv=None) -> int:
     except (RagError, ValueError) as exc:
         print(f"ragqa: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file or folder the command touches: full disk, permissions, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"ragqa: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into head/less that closed early

@@ -93,11 +93,7 @@ class Retriever:
             if self._lexical is None:
                 from rag.store.lexical import LexicalIndex
 
-                path = self.data.file("lexical")
-                try:
-                    self._lexical = LexicalIndex.load(path)
-                except Exception as exc:  # bm25s raises assorted errors on damaged files
-                    raise IndexCorruptedError(f"lexical index {path} cannot be read ({exc}); rebuild") from None
+                self._lexical = LexicalIndex.load(self.data.file("lexical"), len(self.data.chunks))
         return self._lexical
 
     # -- search ----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from rag.errors import (
 )
 from rag.ingest.chunking import Chunk
 from rag.ingest.document import Document
+from rag.store import ownership
 
 # Checksums are verified on load for files up to this size. Hashing reads every byte a second
 # time on each process start; past this size (a 1M-vector index is ~1.5 GB) the size check and
@@ -38,6 +39,7 @@ from rag.ingest.document import Document
 HASH_MAX_BYTES = 64 * 2**20
 SCHEMA_VERSION = 2  # 2: sentence vectors (sentences-*.npz) for sentence-level scoring
 MANIFEST = "manifest.json"
+FORMAT = "ragqa-index"  # in every manifest: the folder is ragqa's (with rag.store.ownership.MARKER)
 
 
 @dataclass
@@ -104,20 +106,15 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
     path = Path(path)
     manifest = read_manifest(path)
     files = manifest.get("files", {})
-    for role in ("vectors", "chunks", "documents", "faiss", "sentences"):
+    for role in ("vectors", "chunks", "documents", "faiss", "sentences", "lexical"):
         info = files.get(role)
         if not info:
             raise IndexCorruptedError(f"manifest at {path} lists no {role} file; rebuild the index")
-        fpath = path / info["name"]
-        if not fpath.exists():
-            raise IndexCorruptedError(f"index at {path} is missing {info['name']} ({role}); rebuild the index")
-        if fpath.stat().st_size != info["size"]:
-            raise IndexCorruptedError(
-                f"{fpath} is truncated or changed ({fpath.stat().st_size} bytes, manifest says {info['size']}); "
-                "rebuild the index")
-        if (verify_hashes and info.get("sha256") and info["size"] <= HASH_MAX_BYTES
-                and _sha256(fpath) != info["sha256"]):
-            raise IndexCorruptedError(f"{fpath} does not match its checksum; rebuild the index")
+        if role == "lexical":  # a folder: each file bm25s wrote is listed (indexes before 0.1.1: none)
+            for name, sub in (info.get("files") or {}).items():
+                verify_file(path / info["name"] / name, sub, f"{role} ({info['name']}/{name})", verify_hashes)
+            continue
+        verify_file(path / info["name"], info, role, verify_hashes)
     try:
         chunks = [Chunk(c["doc_id"], tuple(c["paragraphs"]), c["start"], c["end"], c["text"], c["n_tokens"])
                   for c in map(json.loads, (path / files["chunks"]["name"]).read_text("utf-8").splitlines())]
@@ -137,14 +134,32 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
     return IndexData(path, manifest, chunks, documents, vectors, sentence_vectors, sentence_offsets)
 
 
+def verify_file(fpath: Path, info: dict, role: str, verify_hashes: bool = True) -> None:
+    """``fpath`` exists with the size in ``info`` and, up to ``HASH_MAX_BYTES``, its sha256."""
+    if not fpath.is_file():
+        raise IndexCorruptedError(f"index at {fpath.parent} is missing {fpath.name} ({role}); rebuild the index")
+    size = fpath.stat().st_size
+    if size != info.get("size"):
+        raise IndexCorruptedError(
+            f"{fpath} is truncated or changed ({size} bytes, manifest says {info.get('size')}); rebuild the index")
+    if verify_hashes and info.get("sha256") and size <= HASH_MAX_BYTES and _sha256(fpath) != info["sha256"]:
+        raise IndexCorruptedError(f"{fpath} does not match its checksum; rebuild the index")
+
+
+def file_record(fpath: Path) -> dict:
+    """Size and sha256 of a file; of a folder (BM25), the total size and a record per file."""
+    if fpath.is_dir():
+        files = {f.name: file_record(f) for f in sorted(fpath.iterdir()) if f.is_file()}
+        return {"size": sum(r["size"] for r in files.values()), "files": files}
+    return {"size": fpath.stat().st_size, "sha256": _sha256(fpath)}
+
+
 @contextlib.contextmanager
 def write_lock(path: Path, wait: float = 600.0, notify=print):
     """Hold ``path/.lock`` exclusively. A second writer waits up to ``wait`` seconds, then stops
     with ``IndexLockedError``; readers are never blocked."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    if not os.access(path, os.W_OK):
-        raise RagError(f"index directory {path} is not writable; choose another with --out")
+    ownership.claim(path)  # refuses a file, or a folder of someone else's files, before writing
     with open(path / ".lock", "a+") as fh:
         deadline = time.monotonic() + wait
         told = False
@@ -179,6 +194,8 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     names = {"vectors": f"vectors-{gen}.npy", "chunks": f"chunks-{gen}.jsonl",
              "documents": f"documents-{gen}.json", "faiss": f"faiss-{gen}.index",
              "sentences": f"sentences-{gen}.npz", "lexical": f"lexical-{gen}"}
+    tmp = path / f"{MANIFEST}.{gen}.tmp"
+    ownership.journal(path, [*names.values(), tmp.name])  # a killed build's files stay known as ours
     np.save(path / names["vectors"], np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     with open(path / names["chunks"], "w", encoding="utf-8") as f:
         for c in chunks:
@@ -190,44 +207,22 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
                  offsets=np.asarray(sentence_offsets, dtype=np.int64))
     faiss_writer(str(path / names["faiss"]))
     lexical_writer(path / names["lexical"])
-    files = {role: {"name": name} for role, name in names.items()}
-    for info in files.values():
-        fpath = path / info["name"]
-        info["size"] = fpath.stat().st_size if fpath.is_file() else 0
-        if fpath.is_file():
-            info["sha256"] = _sha256(fpath)
+    files = {role: {"name": name} | file_record(path / name) for role, name in names.items()}
     for info in files.values():  # data must be on disk before the manifest points at it
-        fpath = path / info["name"]
-        if fpath.is_file():
-            with open(fpath, "rb") as f:
-                os.fsync(f.fileno())
+        for fpath in [path / info["name"]] + [path / info["name"] / n for n in info.get("files", ())]:
+            if fpath.is_file():
+                with open(fpath, "rb") as f:
+                    os.fsync(f.fileno())
     try:  # the generation being replaced stays on disk one more round for readers still using it
-        previous = [info["name"] for info in json.loads((path / MANIFEST).read_text("utf-8"))["files"].values()]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        previous = []
-    manifest = dict(manifest, schema_version=SCHEMA_VERSION, generation=gen, files=files, previous_files=previous)
-    tmp = path / f"{MANIFEST}.{gen}.tmp"
+        old = json.loads((path / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        old = None
+    previous = sorted(ownership.listed_files({"files": old.get("files")} if isinstance(old, dict) else None))
+    manifest = dict(manifest, format=FORMAT, schema_version=SCHEMA_VERSION, generation=gen, files=files,
+                    previous_files=previous)
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path / MANIFEST)  # the commit point
-    _remove_stale(path, manifest)
+    ownership.remove_stale(path, old, manifest)
     return manifest
-
-
-def _remove_stale(path: Path, manifest: dict) -> None:
-    """Delete files of older or abandoned generations: never the committed one's, nor the one
-    it replaced (a Retriever loaded before the rebuild opens FAISS and BM25 files lazily)."""
-    keep = {info["name"] for info in manifest["files"].values()} | {MANIFEST, ".lock", "README.md"}
-    keep |= set(manifest.get("previous_files", []))
-    for f in path.iterdir():
-        if f.name in keep or f.name.startswith("."):
-            continue
-        if any(f.name.startswith(p) for p in ("vectors-", "chunks-", "documents-", "faiss-", "lexical-", "sentences-",
-                                             MANIFEST)):
-            if f.is_dir():
-                import shutil
-
-                shutil.rmtree(f, ignore_errors=True)
-            else:
-                f.unlink(missing_ok=True)
