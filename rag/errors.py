@@ -43,3 +43,7 @@ class GoldFileError(RagError, ValueError):
 
 class IndexDirError(RagError):
     """A folder cannot hold an index: it is a file, not ragqa's, or cannot be created or written."""
+
+
+class DocumentNotFoundError(RagError, LookupError):
+    """No document with that id in the index."""

@@ -12,7 +12,7 @@ from importlib import import_module
 
 from rag.errors import RagError
 
-COMMANDS = ("rag.cli.index", "rag.cli.search", "rag.cli.ask", "rag.evaluation.cli")
+COMMANDS = ("rag.cli.index", "rag.cli.docs", "rag.cli.remove", "rag.cli.search", "rag.cli.ask", "rag.evaluation.cli")
 PLUGIN_GROUP = "ragqa.commands"
 
 

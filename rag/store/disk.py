@@ -26,7 +26,6 @@ from rag.errors import (
     IndexLockedError,
     IndexNotFoundError,
     ManifestMismatchError,
-    RagError,
     SchemaVersionError,
 )
 from rag.ingest.chunking import Chunk

@@ -49,22 +49,32 @@ def is_index(path: Path) -> bool:
     return path.is_dir() and ((path / MARKER).is_file() or _legacy_manifest(path))
 
 
+def check(path: Path) -> None:
+    """Raise ``IndexDirError`` if ``path`` exists and is not a folder ragqa may write an index
+    into: a file, or a folder of someone's files. Writes nothing."""
+    path = Path(path)
+    try:
+        if path.exists() and not path.is_dir():
+            raise IndexDirError(f"{path} is a file, not a folder; give a new or empty folder for the index")
+        if path.is_dir() and not is_index(path) and any(path.iterdir()):
+            raise IndexDirError(
+                f"{path} is not empty and is not a ragqa index (no {MARKER} or ragqa manifest.json in it); "
+                f"ragqa writes an index only into a new or empty folder, so that it never overwrites or deletes "
+                f"your files: give another folder, e.g. {path / 'ragqa-index'}")
+    except OSError as exc:
+        raise IndexDirError(f"cannot use {path} as an index folder: {exc.strerror or exc}") from None
+
+
 def claim(path: Path) -> None:
     """Make ``path`` a folder ragqa may write an index into, or raise ``IndexDirError`` saying why.
 
     A missing folder is created; an empty folder or an existing index is used; anything else
     (a file, a folder of someone's files) is refused before a single byte is written."""
     path = Path(path)
+    check(path)
     try:
-        if path.exists() and not path.is_dir():
-            raise IndexDirError(f"{path} is a file, not a folder; give a new or empty folder for the index")
         if not path.exists():
             path.mkdir(parents=True)
-        elif not is_index(path) and any(path.iterdir()):
-            raise IndexDirError(
-                f"{path} is not empty and is not a ragqa index (no {MARKER} or ragqa manifest.json in it); "
-                f"ragqa writes an index only into a new or empty folder, so that it never overwrites or deletes "
-                f"your files: give another folder, e.g. {path / 'ragqa-index'}")
         if not os.access(path, os.W_OK):
             raise RagError(f"index directory {path} is not writable; choose another with --out")
         if not (path / MARKER).exists():
