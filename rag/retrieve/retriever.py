@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
 import numpy as np
 
 from rag.config import Config
-from rag.errors import IndexCorruptedError
+from rag.errors import IndexCorruptedError, RagError
 from rag.retrieve import fusion
 from rag.retrieve.query import prepare
 from rag.store import disk as store
 from rag.types import Mode, Passage
 
+log = logging.getLogger(__name__)
 CANDIDATES = 50  # per ranker, before fusion; fusion only re-orders what either ranker found
 # Hybrid scoring, chosen on eval/gold.jsonl and checked on eval/gold2.jsonl (README, "Evaluation";
 # RRF, weighted RRF, min-max and saturated-linear fusion compared): linear fusion of cosine and
@@ -96,17 +98,42 @@ class Retriever:
                 self._lexical = LexicalIndex.load(self.data.file("lexical"), len(self.data.chunks))
         return self._lexical
 
+    def _reopen_if_rebuilt(self) -> bool:
+        """If the index was rebuilt since it was loaded (so this generation's files may be gone),
+        load the current manifest's generation instead and say so; False if it was not."""
+        try:
+            current = store.read_manifest(self.data.path).get("generation")
+        except RagError:
+            return False
+        if current == self.data.manifest.get("generation"):
+            return False
+        data = store.load(self.data.path)
+        store.check_compatible(data.manifest, self.config.model, data.path)
+        with self._lock:
+            old, self.data, self._faiss, self._lexical = self.data.manifest.get("generation"), data, None, None
+        log.warning("index at %s was rebuilt (generation %s -> %s); reopened it", data.path, old, current)
+        return True
+
     # -- search ----------------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, mode: Mode | str | None = None,
                history=None) -> list[Passage]:
         """Top-``k`` passages for ``query``, best first. ``mode``: a ``Mode`` or its name (default hybrid).
 
         ``history``: earlier (question, answer) turns; the last question is folded into the query.
+        An index rebuilt since it was loaded is re-opened (its old files may have been removed).
         """
         k = self.config.k if k is None else k
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer. Currently, k is {k!r}")
         mode = Mode.from_str(mode or self.config.mode)
+        try:
+            return self._search(query, k, mode, history)
+        except IndexCorruptedError:
+            if not self._reopen_if_rebuilt():
+                raise
+            return self._search(query, k, mode, history)
+
+    def _search(self, query: str, k: int, mode: Mode, history) -> list[Passage]:
         q = prepare(query, history)
         n = len(self.data.chunks)
         cand: set[int] = set()
