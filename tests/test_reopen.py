@@ -52,3 +52,15 @@ def test_a_really_damaged_index_still_raises(src, tmp_path, fake_embedder):
     (out / m["files"]["faiss"]["name"]).write_bytes(b"garbage")
     with pytest.raises(IndexCorruptedError):
         reader.search(Q, mode="dense")
+
+
+def test_an_assistant_in_dense_mode_survives_rebuilds(src, tmp_path, fake_embedder):
+    from rag.answer.assistant import Assistant
+
+    out = tmp_path / "idx"
+    build_index([src], out, FAKE, embedder=fake_embedder)
+    assistant = Assistant(Retriever.load(out, FAKE.replace(mode="dense"), embedder=fake_embedder), "extractive")
+    for i in range(2):
+        src.write_text(f"Tomatoes need sun.\n\nWater tomatoes deeply, round {i}.", encoding="utf-8")
+        build_index([src], out, FAKE, embedder=fake_embedder)
+    assert assistant.ask("How should tomatoes be watered?").passages

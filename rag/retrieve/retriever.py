@@ -98,6 +98,16 @@ class Retriever:
                 self._lexical = LexicalIndex.load(self.data.file("lexical"), len(self.data.chunks))
         return self._lexical
 
+    @property
+    def vocabulary(self) -> set[str]:
+        """Every BM25 token in the index (re-opening a rebuilt index, like ``search``)."""
+        try:
+            return self.lexical.vocabulary
+        except IndexCorruptedError:
+            if not self._reopen_if_rebuilt():
+                raise
+            return self.lexical.vocabulary
+
     def _reopen_if_rebuilt(self) -> bool:
         """If the index was rebuilt since it was loaded (so this generation's files may be gone),
         load the current manifest's generation instead and say so; False if it was not."""
