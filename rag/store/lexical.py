@@ -111,6 +111,15 @@ class LexicalIndex:
         bm25.index([tokenize(t) or ["\x00empty"] for t in texts], show_progress=False)
         return cls(bm25)
 
+    def chunks_with(self, token: str) -> np.ndarray:
+        """Rows of the chunks that contain ``token`` (empty if none): its document frequency is
+        ``len(index.chunks_with(token))``."""
+        col = (self._bm25.vocab_dict or {}).get(token) if token else None
+        if col is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr = self._bm25.scores["indptr"]
+        return np.asarray(self._bm25.scores["indices"][indptr[col]:indptr[col + 1]], dtype=np.int64)
+
     @property
     def vocabulary(self) -> set[str]:
         """Every token in the index. ``"antonov" in index.vocabulary``"""
