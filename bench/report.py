@@ -306,8 +306,7 @@ def analysis(r: dict) -> str:
         "2.4× longer whenever other processes shared the CPU. torch's OpenMP threads spin-wait by default, the likely reason its query "
         "latency above swings with the machine's load (about 17 ms per query on an idle machine in a spot check, vs "
         "8-9 ms for ONNX). FAISS's single-query search is likewise fastest on one thread on a shared 2-core machine "
-        "(`p50 1t` columns); `faiss.omp_set_num_threads(1)` at search time or `OMP_WAIT_POLICY=PASSIVE` would get "
-        "that (rag/vectors.py beyond its constants is outside this change).")
+        "(`p50 1t` columns), so `rag.store.vectors.read` sets `faiss.omp_set_num_threads(1)` for loaded indexes.")
     add("**Why ≤ 8 ms warm search is hard on this CPU**: a ~15-token query through MiniLM's 6 layers is ~0.28 GFLOP; "
         "ONNX Runtime's profile puts 71% of the time in MatMul at ~38 GFLOP/s on one core, and a second core does not "
         "help a 15-row matrix. int8 brings the query to ~6 ms but changes the top-5 (above).")

@@ -21,10 +21,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from rag.embed.base import offline_hub  # noqa: E402
+
+offline_hub()
 
 PY = str(ROOT / ".venv" / "bin" / "python")
 RAGQA = str(ROOT / ".venv" / "bin" / "ragqa")

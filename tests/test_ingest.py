@@ -363,3 +363,10 @@ def test_pdf_paragraphs_keep_page_numbers(tmp_path):
     assert doc.doc_id == "report"
     assert [(p.text, p.page) for p in doc.paragraphs] == [
         ("Tomatoes need six hours of sun.", 1), ("Beans climb poles in summer.", 2)]
+
+
+def test_one_character_block_is_its_own_paragraph():
+    from rag.ingest.formats import blocks
+
+    assert blocks("a\n\nb") == [(0, 1), (3, 4)]
+    assert blocks("*\n\nFirst.\n\nSecond.") == [(0, 1), (3, 9), (11, 18)]

@@ -111,27 +111,17 @@ def test_history_folds_previous_question_into_retrieval(bundled_retriever):
 
 # -- invalid input: checked before any model work ----------------------------------------------------
 
-@pytest.mark.slow
-@pytest.mark.parametrize("query", ["", "   ", "\n\t ", "\x00\x01"])
-def test_empty_query_raises(bundled_retriever, query):
-    with pytest.raises(ValueError, match="query is empty"):
-        bundled_retriever.search(query)
-
-
-@pytest.mark.slow
-def test_non_string_query_raises(bundled_retriever):
+def test_non_string_query_raises(fake_retriever):
     with pytest.raises(ValueError, match="query must be a string. Currently, query is NoneType"):
-        bundled_retriever.search(None)
+        fake_retriever.search(None)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("k", [0, -1])
-def test_k_below_one_raises(bundled_retriever, k):
+def test_k_below_one_raises(fake_retriever, k):
     with pytest.raises(ValueError, match=rf"k must be a positive integer. Currently, k is {k!r}"):
-        bundled_retriever.search(ANTONOV, k=k)
+        fake_retriever.search(ANTONOV, k=k)
 
 
-@pytest.mark.slow
-def test_unknown_mode_raises(bundled_retriever):
+def test_unknown_mode_raises(fake_retriever):
     with pytest.raises(ValueError, match=r"mode must be .* Currently, mode is 'sparse'"):
-        bundled_retriever.search(ANTONOV, mode="sparse")
+        fake_retriever.search(ANTONOV, mode="sparse")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.ingest.sentences import split_spans
-from rag.store.lexical import tokenize
+from rag.ingest.terms import tokenize
 from rag.types import MARKER, Citation
 
 # A claim is supported when at least this share of its content words (stemmed, stop words

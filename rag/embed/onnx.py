@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import DEFAULT_MODEL
-from rag.embed.base import Embedder, resolve_model
+from rag.embed.base import Embedder, offline_hub, resolve_model
 from rag.errors import MissingDependencyError, RagError
 
 EXPORT_VERSION = 1  # bump when the export recipe changes: older exports are then ignored
@@ -142,9 +142,7 @@ def export_onnx(model_name_or_path: str = DEFAULT_MODEL, out_dir=None, quantize:
 
 def _export_into(model: str, out: Path) -> None:
     """Load the sentence-transformers model, export its transformer, save tokenizer and metadata."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    offline_hub()
     import warnings
 
     import torch

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 from rag.config import DEFAULT_MODEL
-from rag.embed.base import Embedder, resolve_model
+from rag.embed.base import Embedder, offline_hub, resolve_model
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -25,13 +25,7 @@ class SentenceTransformerEmbedder(Embedder):
     def model(self):
         with self._lock:
             if self._model is None:
-                import os
-
-                # Offline by design: never let transformers/hub try the network; keep logs quiet.
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                offline_hub()  # offline by design
                 try:
                     from sentence_transformers import SentenceTransformer
                 except ImportError:

@@ -77,14 +77,3 @@ def run_cli(args) -> int:
     if gates and not failures:
         print("PASS: " + ", ".join(f"{g.metric} {'>=' if g.kind == 'min' else '<='} {g.bound:g}" for g in gates))
     return 1 if failures else 0
-
-
-def main(argv=None) -> int:
-    """``python -m rag.evaluation.cli``: the same as ``ragqa`` (one parser, one error handling)."""
-    from rag.cli import main as ragqa_main
-
-    return ragqa_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,7 +18,7 @@ from rag.ingest.tokens import ENCODINGS, get_encoding
 DEFAULT_MAX_TOKENS = 180
 # Paragraphs are the unit users cite, so a chunk is normally one paragraph; only a group shorter
 # than this keeps absorbing the next paragraph (a one-line paragraph embeds poorly on its own).
-DEFAULT_MIN_TOKENS = 80  # chosen on both gold sets (README, Evaluation): 0/30/50/80 compared
+DEFAULT_MIN_TOKENS = 80  # chosen on both gold sets (eval/reports/fusion_study.md): 0/50/80 compared
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def parse_pdf(path: Path, doc_id: str) -> Document:
 def load_document(path: str | Path, max_bytes: int = 25 * 2**20, format: str = "auto") -> Document:
     """Read one file into a Document; ``doc_id`` is the file's stem.
 
-    ``load_document("notes/a.txt").doc_id == "a"``. Files over ``max_bytes`` are refused by name:
+    The id is the file name without its suffix (`notes/a.txt` becomes `a`). Files over ``max_bytes`` are refused by name:
     embedding them on a laptop CPU would take far longer than a user expects to wait.
     ``format`` applies to text files: ``"auto"`` (by suffix: .md is Markdown, other text plain;
     the bundled article by its own parser), ``"text"``, ``"markdown"`` or ``"article"`` (the

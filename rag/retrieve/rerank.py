@@ -30,6 +30,9 @@ class CrossEncoderReranker:
     def model(self):
         with self._lock:
             if self._model is None:
+                from rag.embed.base import offline_hub
+
+                offline_hub()
                 try:
                     from sentence_transformers import CrossEncoder
                 except ImportError:

@@ -36,7 +36,7 @@ from rag.store import ownership
 # time on each process start; past this size (a 1M-vector index is ~1.5 GB) the size check and
 # the parsers' own errors catch truncation, and a full check costs seconds per start.
 HASH_MAX_BYTES = 64 * 2**20
-SCHEMA_VERSION = 2  # 2: sentence vectors (sentences-*.npz) for sentence-level scoring
+SCHEMA_VERSION = 3  # 2: sentence vectors (sentences-*.npz); 3: Snowball tokenizer, BM25 in the generation
 MANIFEST = "manifest.json"
 FORMAT = "ragqa-index"  # in every manifest: the folder is ragqa's (with rag.store.ownership.MARKER)
 
@@ -88,16 +88,23 @@ def read_manifest(path: Path) -> dict:
             f"index at {path} was written by a newer ragqa (schema {version}, this one reads {SCHEMA_VERSION}); "
             "upgrade ragqa: pip install -U ragqa")
     if version < SCHEMA_VERSION:
-        raise SchemaVersionError(f"index at {path} uses old schema {version}; rebuild it with ragqa index")
+        raise SchemaVersionError(f"index at {path} uses old schema {version}; rebuild it with: ragqa index PATH --out {path} --replace")
     return manifest
 
 
 def check_compatible(manifest: dict, model: str, path: Path) -> None:
-    """Refuse an index whose vectors came from a different embedding model."""
+    """Refuse an index whose vectors came from another embedding model, or whose BM25 tokens came
+    from another tokenizer."""
+    from rag.ingest.terms import TOKENIZER_ID
+
     if manifest.get("model") != model:
         raise ManifestMismatchError(
             f"index at {path} was built with model {manifest.get('model')!r}, but the configured model is "
             f"{model!r}; rebuild the index or configure model={manifest.get('model')!r}")
+    if manifest.get("tokenizer") != TOKENIZER_ID:
+        raise ManifestMismatchError(
+            f"index at {path} was built with tokenizer {manifest.get('tokenizer')!r}, but this ragqa uses "
+            f"{TOKENIZER_ID!r}; rebuild it with: ragqa index PATH --out {path} --replace")
 
 
 def load(path: Path, verify_hashes: bool = True) -> IndexData:

@@ -51,7 +51,9 @@ class BuildReport:
 
 def index_settings(config: Config) -> dict:
     """What an index's vectors depend on: a change here means re-embedding everything."""
-    return {"model": config.model, "encoding": config.encoding,
+    from rag.ingest.terms import TOKENIZER_ID
+
+    return {"model": config.model, "encoding": config.encoding, "tokenizer": TOKENIZER_ID,
             "chunking": {"max_tokens": config.max_tokens, "min_tokens": config.min_tokens,
                          "overlap": config.overlap}}
 

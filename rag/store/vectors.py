@@ -61,7 +61,7 @@ def read(filename: str):
     faiss.omp_set_num_threads(1)
     index = faiss.read_index(filename)
     if hasattr(index, "hnsw"):
-        index.hnsw.efSearch = HNSW_EF_SEARCH  # not persisted by FAISS
+        index.hnsw.efSearch = HNSW_EF_SEARCH  # FAISS persists it; set again so a changed constant applies
     return index
 
 
