@@ -65,3 +65,8 @@ def test_summary_names_the_file_and_how_many_bytes_were_replaced(tmp_path, fake_
     report = build_index([f], tmp_path / "idx", FAKE, embedder=fake_embedder)
     assert (str(f), "2 bytes that are not valid UTF-8 replaced with U+FFFD") in report.notes
     assert load_document(f).paragraphs[0].text == "Café crème."
+
+
+def test_one_good_and_one_bad_sequence_is_still_utf8():
+    # Regression: with a strict majority rule this fell through to charset-normalizer's UTF-16 guess.
+    assert decode_bytes("Café".encode() + b"\xff", "a.txt").text == "Café\ufffd"

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from rag.errors import IngestError
 
-# A file counts as UTF-8 when its valid multi-byte sequences outnumber its invalid bytes. Text in a
-# legacy 8-bit encoding almost never forms valid UTF-8 sequences (an accented letter followed by
-# ASCII is always invalid), while a UTF-8 file damaged in a few places keeps nearly all of them.
+# A file counts as UTF-8 when it has at least as many valid multi-byte sequences as invalid
+# bytes. Text in a legacy 8-bit encoding almost never forms valid UTF-8 sequences (an accented
+# letter followed by ASCII is always invalid), while a UTF-8 file damaged in a few places keeps
+# nearly all of them.
 SAMPLE = 8192
 
 
@@ -72,7 +73,7 @@ def _utf8(data: bytes) -> Decoded | None:
     if bad == 0:
         return Decoded(text, "utf-8")
     multibyte = sum(1 for c in text if ord(c) >= 0x80 and c != "\ufffd")
-    return Decoded(text, "utf-8", bad) if multibyte > bad else None
+    return Decoded(text, "utf-8", bad) if multibyte >= bad else None
 
 
 def _legacy(data: bytes, name: str) -> Decoded:

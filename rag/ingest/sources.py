@@ -38,6 +38,12 @@ def walk(folder: Path) -> tuple[list[Path], int]:
 
 
 def collect(sources, max_bytes: int, format: str = "auto"):
+    """(documents, skipped) from ``sources``; see ``read_sources``."""
+    docs, skipped, _ = read_sources(sources, max_bytes, format)
+    return docs, skipped
+
+
+def read_sources(sources, max_bytes: int, format: str = "auto"):
     """(documents, skipped, notes) from ``sources``: ``skipped`` holds (path, reason) pairs for
     files not indexed, ``notes`` (path, message) pairs about files indexed or passed over, such
     as bytes replaced while decoding."""

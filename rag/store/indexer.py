@@ -19,7 +19,7 @@ from rag.ingest.chunking import (
     indexed_text,
 )
 from rag.ingest.document import Document
-from rag.ingest.sources import collect, renamed, unique_id
+from rag.ingest.sources import collect, read_sources, renamed, unique_id  # noqa: F401  (collect re-exported)
 from rag.store import disk as store
 from rag.store import ownership, vectors
 
@@ -78,7 +78,7 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
     out = Path(out) if out is not None else (config or Config()).resolved_index_dir
     ownership.check(out)  # a folder of someone's files is refused before any work
     base = config or Config()
-    docs, skipped, notes = collect(sources, int(base.max_file_mb * 2**20), format)
+    docs, skipped, notes = read_sources(sources, int(base.max_file_mb * 2**20), format)
     if not docs:
         raise IngestError("nothing to index: " + ("; ".join(r for _, r in skipped) or "no supported files found"))
     with store.write_lock(out):
