@@ -36,7 +36,7 @@ def run(args) -> int:
     config = config_from_args(args)
     sources = args.paths or [BUNDLED_ARTICLE]
     out = Path(args.out) if args.out else config.resolved_index_dir
-    replace = args.replace or not args.paths
+    replace = args.replace or not (args.paths or args.out)  # bare `ragqa index`: the bundled article's index
     if not args.model and (out / disk.MANIFEST).is_file():
         try:  # adding to an index keeps its model and chunking
             config = settings_config(disk.read_manifest(out), config)
