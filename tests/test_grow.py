@@ -203,3 +203,17 @@ def test_progress_on_a_terminal_is_a_bar_with_an_eta(capsys):
         p(done, 100)
     err = capsys.readouterr().err
     assert "100/100" in err and "<" in err  # tqdm's "elapsed<remaining"
+
+
+@pytest.mark.slow
+def test_add_update_remove_with_the_real_model(files, tmp_path):
+    out = tmp_path / "idx"
+    cfg = Config(index_dir=out)
+    rag.build_index([files["beans"], files["ships"]], out, cfg)
+    report = rag.add_documents([files["tomatoes"]], out, cfg)
+    assert report.added == ("tomatoes",) and report.reused == 2
+    r = Retriever.load(out, cfg)
+    assert r.search("How much sun do tomatoes need?", k=1)[0].doc_id == "tomatoes"
+    rag.remove_documents(["tomatoes"], out, cfg)
+    assert [d.doc_id for d in rag.list_documents(out)] == ["beans", "ships"]
+    assert Retriever.load(out, cfg).search("How much sun do tomatoes need?", k=1)[0].doc_id != "tomatoes"
