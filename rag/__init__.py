@@ -11,8 +11,10 @@ from __future__ import annotations
 from importlib import import_module
 
 from rag.errors import (
+    DocumentNotFoundError,
     GeneratorError,
     IndexCorruptedError,
+    IndexDirError,
     IndexLockedError,
     IndexNotFoundError,
     IngestError,
@@ -27,6 +29,8 @@ _LAZY = {  # public name -> the module that defines it; imported on first use
     "Passage": "rag.types", "Answer": "rag.types", "Citation": "rag.types", "Mode": "rag.types",
     "Document": "rag.ingest.document", "Paragraph": "rag.ingest.document",
     "build_index": "rag.store.indexer", "BuildReport": "rag.store.indexer",
+    "add_documents": "rag.store.indexer", "remove_documents": "rag.store.indexer",
+    "list_documents": "rag.store.catalog", "DocumentInfo": "rag.store.catalog",
     "Config": "rag.config",
     "Chunk": "rag.ingest.chunking", "chunk_document": "rag.ingest.chunking",
     "load_document": "rag.ingest.formats",
@@ -36,7 +40,8 @@ _LAZY = {  # public name -> the module that defines it; imported on first use
 
 __all__ = sorted(_LAZY) + ["RagError", "IngestError", "IndexNotFoundError", "IndexCorruptedError",
                            "ManifestMismatchError", "SchemaVersionError", "IndexLockedError",
-                           "MissingDependencyError", "GeneratorError", "__version__"]
+                           "MissingDependencyError", "GeneratorError", "IndexDirError", "DocumentNotFoundError",
+                           "__version__"]
 
 
 def __getattr__(name):

@@ -109,6 +109,24 @@ class Config:
         return cls(**{k: v for k, v in values.items() if v is not None})
 
 
+def parse_k(value) -> int | None:
+    """``k`` from an untyped source (HTTP, a form): None or "" means the default; else it must be a
+    positive integer (``3``, ``3.0`` or ``"3"``). ``parse_k(2.5)`` raises ``ValueError``."""
+    if value is None or value == "":
+        return None
+    k = value
+    if isinstance(value, str):
+        try:
+            k = int(value.strip())
+        except ValueError:
+            k = None
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        k = int(value)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a positive integer. Currently, k is {value!r}")
+    return k
+
+
 def _parse(name: str, raw: str, hint):
     """The environment string ``raw`` as the field's type (``int``, ``float``, ``Path``, ``str``,
     or ``X | None`` of those)."""

@@ -39,3 +39,11 @@ class GeneratorError(RagError):
 
 class GoldFileError(RagError, ValueError):
     """A gold Q&A file has a malformed line."""
+
+
+class IndexDirError(RagError):
+    """A folder cannot hold an index: it is a file, not ragqa's, or cannot be created or written."""
+
+
+class DocumentNotFoundError(RagError, LookupError):
+    """No document with that id in the index."""

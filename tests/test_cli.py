@@ -90,7 +90,8 @@ def notes(tmp_path):
 def test_index_command_builds_and_reports(fake_models, notes, tmp_path, capsys):
     assert main(["index", str(notes), "--out", str(tmp_path / "idx"), "--model", "fake"]) == 0
     out = capsys.readouterr().out
-    assert "indexed 2 document(s), 2 chunks" in out and "(2 embedded, 0 reused" in out
+    assert "2 added, 0 updated, 0 unchanged, 0 skipped; 2 chunk(s) embedded, 0 reused" in out
+    assert "the index holds 2 document(s), 2 chunks" in out
 
 
 def test_index_command_second_run_reuses_everything(fake_models, notes, tmp_path, capsys):
@@ -98,7 +99,7 @@ def test_index_command_second_run_reuses_everything(fake_models, notes, tmp_path
     main(args)
     capsys.readouterr()
     assert main(args) == 0
-    assert "(0 embedded, 2 reused" in capsys.readouterr().out
+    assert "0 added, 0 updated, 2 unchanged, 0 skipped; 0 chunk(s) embedded, 2 reused" in capsys.readouterr().out
 
 
 def test_index_command_missing_path_exits_2(fake_models, tmp_path, capsys):

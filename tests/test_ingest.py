@@ -125,11 +125,12 @@ def test_md_title_from_first_heading(tmp_path):
     assert [p.text for p in doc.paragraphs] == ["Intro text."]
 
 
-def test_md_heading_merged_with_following_paragraph(tmp_path):
+def test_md_heading_is_the_section_of_the_paragraphs_below_it(tmp_path):
     f = tmp_path / "guide.md"
     f.write_text("# The Guide\n\nIntro.\n\n## Setup\n\nRun the script.\n\nThen wait.\n", encoding="utf-8")
     doc = load_document(f)
-    assert [p.text for p in doc.paragraphs] == ["Intro.", "## Setup\n\nRun the script.", "Then wait."]
+    assert [(p.text, p.section) for p in doc.paragraphs] == [("Intro.", None), ("Run the script.", "Setup"),
+                                                             ("Then wait.", "Setup")]
     assert all(doc.text[p.start : p.end] == p.text for p in doc.paragraphs)
 
 
@@ -204,9 +205,9 @@ def test_control_character_file_refused():
 
 
 def test_unsupported_suffix_refused(tmp_path):
-    f = tmp_path / "report.docx"
-    f.write_bytes(b"PK\x03\x04")
-    with pytest.raises(IngestError, match=r"report\.docx: unsupported file type \.docx"):
+    f = tmp_path / "table.csv"
+    f.write_bytes(b"a,b\n1,2\n")
+    with pytest.raises(IngestError, match=r"table\.csv: unsupported file type \.csv"):
         load_document(f)
 
 

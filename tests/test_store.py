@@ -101,6 +101,11 @@ def test_manifest_files_exist_with_recorded_sizes(built):
         assert (out / info["name"]).exists(), role
         if role != "lexical":
             assert (out / info["name"]).stat().st_size == info["size"]
+            assert len(info["sha256"]) == 64
+    lexical = manifest_of(out)["files"]["lexical"]
+    on_disk = {p.name: p.stat().st_size for p in (out / lexical["name"]).iterdir()}
+    assert {n: f["size"] for n, f in lexical["files"].items()} == on_disk and len(on_disk) >= 5
+    assert lexical["size"] == sum(on_disk.values()) > 0
 
 
 def test_content_hash_is_sources_hash(built, sources):
@@ -136,9 +141,9 @@ def test_directory_holds_only_committed_and_previous_generation(built, sources, 
     build_index([sources], out, fake_config, embedder=fake_embedder, incremental=False)
     build_index([sources], out, fake_config, embedder=fake_embedder, incremental=False)
     m = manifest_of(out)
-    names = {info["name"] for info in m["files"].values()} | set(m["previous_files"])
+    names = {info["name"] for info in m["files"].values()} | {n.split("/")[0] for n in m["previous_files"]}
     assert len(names) == 2 * len(m["files"])
-    assert {p.name for p in out.iterdir()} == names | {"manifest.json", ".lock"}
+    assert {p.name for p in out.iterdir()} == names | {"manifest.json", ".lock", ".ragqa-index"}
 
 
 def test_nothing_to_index_raises(tmp_path, fake_embedder, fake_config):
@@ -246,16 +251,22 @@ def test_failed_build_leaves_old_index_answering(built, sources, fake_embedder, 
 
 
 def test_stale_generation_files_removed(built, sources, fake_embedder, fake_config):
+    """Files a killed build journalled are removed; look-alikes nobody listed are not (issue #12)."""
+    from rag.store import ownership
+
     out, _ = built
     stale = ["vectors-deadbeef.npy", "chunks-deadbeef.jsonl", "faiss-deadbeef.index", "manifest.json.deadbeef.tmp"]
     for name in stale:
         (out / name).write_bytes(b"left by a killed build")
     (out / "lexical-deadbeef").mkdir()
+    (out / "lexical-deadbeef" / "params.index.json").write_text("{}", encoding="utf-8")
+    ownership.journal(out, stale + ["lexical-deadbeef"])
+    (out / "vectors-cafebabe.npy").write_bytes(b"looks generated, never listed")
     (out / "my-notes.txt").write_text("not ours", encoding="utf-8")
     build_index([sources], out, fake_config, embedder=fake_embedder, incremental=False)
     left = {p.name for p in out.iterdir()}
     assert not left & set(stale + ["lexical-deadbeef"])
-    assert "my-notes.txt" in left
+    assert {"my-notes.txt", "vectors-cafebabe.npy"} <= left
 
 
 def test_sigkill_during_build_leaves_old_index(built, sources, tmp_path, fake_embedder):

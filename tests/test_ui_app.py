@@ -79,7 +79,7 @@ def server(tmp_path_factory):
         srv.ready_s = time.perf_counter() - t0
         from gradio_client import Client
 
-        Client(url, verbose=False).predict(ANTONOV, api_name="/ask")
+        Client(url, verbose=False).predict(ANTONOV, api_name="/ask")["answer"]
         srv.first_answer_s = time.perf_counter() - t0
         yield srv
     finally:
@@ -106,7 +106,9 @@ def _say(capsys, msg: str) -> None:
 # -- gradio_client ------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_antonov_answer_cites_paragraphs(server, client, capsys):
-    text = client.predict(ANTONOV, api_name="/ask")
+    result = client.predict(ANTONOV, api_name="/ask")
+    text = result["answer"]
+    assert result["abstained"] is False and result["citations"] and "notice" in result
     assert "[¶" in text and "sanctions" in text
     _say(capsys, f"`{' '.join(Path(c).name for c in server.command[1:4])}`: serving after {server.ready_s:.1f} s, "
                  f"first answer {server.first_answer_s:.1f} s after start")
@@ -114,8 +116,8 @@ def test_antonov_answer_cites_paragraphs(server, client, capsys):
 
 @pytest.mark.slow
 def test_unanswerable_question_abstains(client):
-    assert client.predict(AUSTRALIA, api_name="/ask") == ABSTAIN
-    assert client.predict(AUSTRALIA, 3, api_name="/ask") == ABSTAIN  # optional k
+    assert client.predict(AUSTRALIA, api_name="/ask")["answer"] == ABSTAIN
+    assert client.predict(AUSTRALIA, 3, api_name="/ask")["abstained"] is True  # optional k
 
 
 @pytest.mark.slow
@@ -125,7 +127,7 @@ def test_concurrent_requests_all_answered(client, capsys, n):
 
     def one(q):
         t = time.perf_counter()
-        return q, client.predict(q, api_name="/ask"), time.perf_counter() - t
+        return q, client.predict(q, api_name="/ask")["answer"], time.perf_counter() - t
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=n) as pool:

@@ -264,8 +264,9 @@ def test_app_with_basic_auth(tmp_path):
 
         assert httpx.get(f"http://127.0.0.1:{port}/config").status_code in (401, 403)
         client = Client(f"http://127.0.0.1:{port}/", auth=("ann", "s3cret"), verbose=False)
-        assert client.predict("Why did he leave?", api_name="/ask") == ANS
-        assert client.predict("What is the capital of Australia?", 2, api_name="/ask") == ABSTAIN
+        assert client.predict("Why did he leave?", api_name="/ask")["answer"] == ANS
+        result = client.predict("What is the capital of Australia?", 2, api_name="/ask")
+        assert (result["answer"], result["abstained"], result["citations"]) == (ABSTAIN, True, [])
     finally:
         demo.close()
 
@@ -287,7 +288,7 @@ def test_chat_over_a_multi_document_index(tmp_path, fake_embedder):
     build_index([docs], config.index_dir, config, embedder=fake_embedder)
     assistant = Assistant(Retriever.load(config.index_dir, config, embedder=fake_embedder), "extractive", config)
     chat = Chat(assistant, FeedbackLog(tmp_path / "feedback.jsonl"))
-    text = chat.ask_api("How much direct sun do tomatoes need?")
+    text = chat.ask_api("How much direct sun do tomatoes need?")["answer"]
     assert "[tomatoes ¶1]" in text
     assert "Growing tomatoes" in chat.document("tomatoes")
     assert "Broad beans" in chat.document("beans")

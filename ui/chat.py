@@ -48,11 +48,12 @@ class Chat:
     # -- asking ----------------------------------------------------------------------------------
     def _ask(self, question: str, turns, k, generator):
         """(Answer, None) or (None, error message)."""
+        from rag.config import parse_k
         from rag.errors import RagError
 
         past = [(t["question"], t["answer"]) for t in turns if not t.get("error")]
         try:
-            return self.assistant.ask(question, history=past or None, k=int(k) if k else None,
+            return self.assistant.ask(question, history=past or None, k=parse_k(k),
                                       generator=generator or None), None
         except (RagError, ValueError) as exc:
             return None, str(exc)
@@ -105,14 +106,19 @@ class Chat:
                                     abstained=t.get("abstained"), generator=t.get("generator")))
 
     # -- API -------------------------------------------------------------------------------------
-    def ask_api(self, question: str, k: int | None = None) -> str:
-        """Answer ``question`` with ``k`` passages; returns the answer text with its [¶N] markers."""
+    def ask_api(self, question: str, k: int | None = None) -> dict:
+        """Answer ``question`` with ``k`` passages (a positive integer; default 5). Returns
+        ``answer`` (text with [¶N] markers), ``abstained``, ``notice`` (e.g. a generator fell back),
+        ``citations`` (doc_id, paragraph, quote, ...) and ``generator``."""
+        from rag.config import parse_k
         from rag.errors import RagError
 
         try:
-            return self.assistant.ask(question, k=int(k) if k else None).text
+            ans = self.assistant.ask(question, k=parse_k(k))
         except (RagError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
+        return {"answer": ans.text, "abstained": ans.abstained, "notice": ans.notice,
+                "citations": [asdict(c) for c in ans.citations], "generator": ans.generator}
 
     def document(self, doc_id: str) -> str:
         """The Article tab's HTML for ``doc_id``."""

@@ -98,7 +98,7 @@ class Assistant:
     def _unknown_names(self, question: str) -> list[str]:
         """Full names in the question ("Rex Tillerson") with a word the documents never use:
         the question is about someone the documents do not mention."""
-        vocab = self.retriever.lexical.vocabulary
+        vocab = self.retriever.vocabulary
         return [" ".join(n) for n in full_names(question) if any(t not in vocab for t in n)]
 
     @staticmethod

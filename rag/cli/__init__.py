@@ -12,7 +12,7 @@ from importlib import import_module
 
 from rag.errors import RagError
 
-COMMANDS = ("rag.cli.index", "rag.cli.search", "rag.cli.ask", "rag.evaluation.cli")
+COMMANDS = ("rag.cli.index", "rag.cli.docs", "rag.cli.remove", "rag.cli.search", "rag.cli.ask", "rag.evaluation.cli")
 PLUGIN_GROUP = "ragqa.commands"
 
 
@@ -83,6 +83,10 @@ def main(argv=None) -> int:
         return args.func(args) or 0
     except (RagError, ValueError) as exc:
         print(f"ragqa: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or folder the command touches: full disk, permissions, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"ragqa: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

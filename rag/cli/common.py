@@ -1,5 +1,5 @@
-"""What every ``ragqa`` command shares: the config from flags, terminal styling, progress, the
-common retrieval flags and the passage printer."""
+"""What every ``ragqa`` command shares: the config from flags, terminal styling, the common
+retrieval flags and the passage printer (progress is ``rag.cli.progress``)."""
 
 from __future__ import annotations
 
@@ -34,22 +34,6 @@ def config_from_args(args) -> Config:
         if v is not None:
             over["index_dir" if n == "index" else n] = Path(v) if n == "index" else v
     return Config.from_env(**over)
-
-
-def progress(desc: str, unit: str = "chunk"):
-    """A tqdm bar driven by ``(done, total)`` callbacks; silent when stderr is not a terminal."""
-    state = {}
-
-    def update(done, total):
-        if "bar" not in state:
-            from tqdm import tqdm
-
-            state["bar"] = tqdm(total=total, desc=desc, unit=unit, disable=None)
-        bar = state["bar"]
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-    return update
 
 
 def add_retrieval_flags(sp, k: bool = True) -> None:

@@ -132,3 +132,36 @@ def chunk_sentences(doc: Document, chunk: Chunk) -> list[tuple[int, int, int]]:
         spans = split_spans(doc.text[s:e]) or ([(0, e - s)] if e > s else [])
         out += [(s + a, s + b, n) for a, b in spans]
     return out
+
+
+def opened_section(doc: Document, number: int) -> str | None:
+    """The heading of the section that ¶``number`` opens (it is the first paragraph under it)."""
+    section = doc.paragraph(number).section
+    if section and (number == 1 or doc.paragraph(number - 1).section != section):
+        return section
+    return None
+
+
+def indexed_text(doc: Document, chunk: Chunk) -> str:
+    """What the rankers (embedding and BM25) see for ``chunk``: its text, after the heading of
+    each section that one of its paragraphs opens. Headings are metadata, not body text, but they
+    carry the topic ("Guidelines for Error Handling"); they are indexed with the paragraph they
+    introduce, as when they were part of it (see ``indexed_sentences``)."""
+    heads = [h for h in map(lambda n: opened_section(doc, n), chunk.paragraphs) if h]
+    return "\n\n".join(heads + [chunk.text])
+
+
+def indexed_sentences(doc: Document, chunk: Chunk) -> list[str]:
+    """What the embedder sees for each of ``chunk_sentences(doc, chunk)``: the sentence, the first
+    one of a section preceded by its heading. Measured on gold2 (Markdown, hybrid recall@1 / @5 /
+    MRR@10; 0.743 / 0.943 / 0.808 when headings were body text): headings left out entirely
+    0.714 / 0.914 / 0.778; a heading before every chunk of its section 0.686 / 0.886 / 0.763;
+    before the opening chunk only 0.714 / 0.914 / 0.781; before the opening chunk and its first
+    sentence (this) 0.714 / 0.914 / 0.787, with dense recall@1 0.514 -> 0.600. The hybrid gap is
+    two questions whose right chunk now trails by < 0.001 in score."""
+    out, seen = [], set()
+    for s, e, n in chunk_sentences(doc, chunk):
+        head = opened_section(doc, n) if n not in seen and s == doc.paragraph(n).start else None
+        seen.add(n)
+        out.append(f"{head}\n\n{doc.text[s:e]}" if head else doc.text[s:e])
+    return out

@@ -19,6 +19,7 @@ class Paragraph:
     start: int
     end: int
     page: int | None = None  # PDF page (1-based) the paragraph starts on
+    section: str | None = None  # the heading it sits under (Markdown, .docx), if any
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,15 @@ class Document:
             "source_path": self.source_path,
             "text": self.text,
             "paragraphs": [[p.number, p.start, p.end, p.page] for p in self.paragraphs],
+            "sections": [p.section for p in self.paragraphs] if any(p.section for p in self.paragraphs) else None,
+            "meta": self.meta,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Document":
         text = d["text"]
-        paras = tuple(Paragraph(n, text[s:e], s, e, pg) for n, s, e, pg in d["paragraphs"])
+        sections = d.get("sections") or [None] * len(d["paragraphs"])
+        paras = tuple(Paragraph(n, text[s:e], s, e, pg, sec) for (n, s, e, pg), sec in zip(d["paragraphs"], sections, strict=True))
         return cls(
             doc_id=d["doc_id"],
             title=d["title"],
@@ -79,4 +83,5 @@ class Document:
             date=d.get("date"),
             tags=tuple(d.get("tags") or ()),
             source_path=d.get("source_path"),
+            meta=dict(d.get("meta") or {}),
         )

@@ -1,4 +1,4 @@
-"""Read sources into ``Document``s: the bundled web article, .txt/.md, .html and .pdf.
+"""Read sources into ``Document``s: .txt, .md, .html, .pdf and .docx, and the bundled web article.
 
 Every paragraph keeps its exact character span in ``Document.text``, so a citation can always be
 traced back to the source.
@@ -10,146 +10,21 @@ import re
 from pathlib import Path
 
 from rag.errors import IngestError
+from rag.ingest.article import CHROME, parse_article  # noqa: F401  (re-exported)
+from rag.ingest.decoding import decode_bytes
 from rag.ingest.document import Document, Paragraph
+from rag.ingest.markdown import parse_markdown
+from rag.ingest.plaintext import blocks, paragraphs, parse_plain  # noqa: F401  (re-exported)
 
 BUNDLED_ARTICLE = Path(__file__).resolve().parent.parent / "data" / "rusi-2017-02-22-us-russia-reset.txt"
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
-
-# Page chrome copied along with web articles: navigation, newsletter and donation boxes.
-CHROME = {"you are here", "subscribe to our newsletter", "support rusi research", "share", "print"}
-_BLOCKS = re.compile(r"\S(?:.*?\S)??(?=\n[ \t]*\n|\s*\Z)", re.S)  # lazy group: a one-character block ends at its own blank line
-_DATE_LINE = re.compile(r"^(?:(?P<kind>[A-Z][\w ]*?),\s*)?(?P<date>\d{1,2} [A-Z][a-z]+ \d{4})$")
-
-
-def blocks(text: str) -> list[tuple[int, int]]:
-    """Spans of blank-line separated blocks, trimmed. ``blocks("a\\n\\nb") == [(0, 1), (3, 4)]``"""
-    return [(m.start(), m.end()) for m in _BLOCKS.finditer(text)]
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+# How a text file (.txt/.md) is parsed: "auto" by its suffix (the bundled article by its own parser).
+FORMATS = ("auto", "text", "markdown", "article")
 
 
 def decode(data: bytes, name: str) -> str:
-    """Decode ``data`` to text, refusing binary input. Non-UTF-8 text is detected by charset-normalizer."""
-    if not data.strip():
-        raise IngestError(f"{name}: file is empty")
-    sample = data[:8192]
-    if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise IngestError(f"{name}: looks like a binary file (NUL bytes), not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = _legacy_decode(data, name)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\t\f")
-    if controls > 0.05 * min(len(text), 8192):
-        raise IngestError(f"{name}: looks like a binary file (control characters), not text")
-    if not text.strip():
-        raise IngestError(f"{name}: file has no text")
-    return text
-
-
-def _legacy_decode(data: bytes, name: str) -> str:
-    """Non-UTF-8 bytes. Western text in cp1252/latin-1 is by far the most common case, and
-    charset detectors misjudge short samples of it, so it is tried first and accepted when every
-    non-ASCII character is a Latin letter or common punctuation; other scripts go to
-    charset-normalizer."""
-    import unicodedata
-
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise IngestError(f"{name}: has a UTF-16 byte-order mark but is not valid UTF-16") from None
-    try:
-        text = data.decode("cp1252")
-        high = [c for c in text if ord(c) >= 128]
-        letters = sum(1 for c in text if c.isalpha())
-        # Western prose is mostly ASCII with a few accented Latin letters; Cyrillic or Greek read
-        # as cp1252 turns into runs of accented letters instead.
-        if len(high) <= 0.5 * max(letters, 1) and all(
-                unicodedata.category(c)[0] in "PSZ" or "LATIN" in unicodedata.name(c, "") for c in high):
-            return text
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes  # a requests dependency; well kept
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise IngestError(f"{name}: cannot decode: not UTF-8 and no other encoding fits")
-    return str(best)
-
-
-def _paragraphs(text: str, spans: list[tuple[int, int]], page: int | None = None) -> list[Paragraph]:
-    return [Paragraph(i, text[s:e], s, e, page) for i, (s, e) in enumerate(spans, 1)]
-
-
-def parse_article(text: str, doc_id: str, source_path: str | None = None) -> Document:
-    """Parse a saved web article: chrome dropped, title/byline/date/tags as metadata, body numbered.
-
-    Layout recognised (the bundled RUSI commentary)::
-
-        [chrome]  Title  Author / "Commentary, 22 February 2017" / tags / first paragraph ...
-        body paragraphs ...  [author box, bio ending "read more", newsletter chrome]
-    """
-    spans = [(s, e) for s, e in blocks(text) if text[s:e].strip().lower() not in CHROME]
-    title = author = date = None
-    tags: tuple[str, ...] = ()
-    meta: dict = {}
-    if len(spans) >= 2 and "\n" not in text[spans[0][0] : spans[0][1]]:
-        head_s, head_e = spans[1]
-        lines = text[head_s:head_e].split("\n")
-        if len(lines) >= 2 and _DATE_LINE.match(lines[1].strip()):
-            title = text[spans[0][0] : spans[0][1]]
-            author = lines[0].strip()
-            m = _DATE_LINE.match(lines[1].strip())
-            date, meta["kind"] = m.group("date"), m.group("kind")
-            rest = 2
-            if len(lines) > 2 and "," in lines[2] and not lines[2].rstrip().endswith((".", "?", "!")):
-                tags = tuple(t.strip() for t in lines[2].split(",") if t.strip())
-                rest = 3
-            body_start = head_s + sum(len(line) + 1 for line in lines[:rest])
-            spans = spans[2:]
-            if body_start < head_e:
-                spans.insert(0, (body_start, head_e))
-    if title is None:
-        return parse_plain(text, doc_id, source_path)
-    body = []
-    for s, e in spans:
-        block = text[s:e]
-        if author and block.split("\n", 1)[0].strip() == author:
-            break  # the author box: everything after it is bio and footer chrome
-        if block.rstrip().lower().endswith("read more"):
-            continue
-        body.append((s, e))
-    if not body:
-        raise IngestError(f"{source_path or doc_id}: no body paragraphs found")
-    return Document(doc_id, title, text, tuple(_paragraphs(text, body)), author, date, tags,
-                    source_path, meta)
-
-
-def parse_plain(text: str, doc_id: str, source_path: str | None = None, markdown: bool = False) -> Document:
-    """Plain text or Markdown: paragraphs split on blank lines; a Markdown heading joins the
-    paragraph below it so no paragraph is a bare heading; the first ``# Title`` names the document."""
-    spans = blocks(text)
-    title = doc_id
-    if markdown:
-        if spans and re.match(r"#\s", text[spans[0][0] : spans[0][1]]) and "\n" not in text[spans[0][0] : spans[0][1]]:
-            title = text[spans[0][0] : spans[0][1]].lstrip("#").strip() or doc_id
-            spans = spans[1:]
-        merged: list[tuple[int, int]] = []
-        carry = None
-        for s, e in spans:
-            is_heading = re.match(r"#{1,6}\s", text[s:e]) and "\n" not in text[s:e]
-            if carry is not None:
-                s, carry = carry, None
-            if is_heading:
-                carry = s
-                continue
-            merged.append((s, e))
-        if carry is not None:
-            merged.append((carry, spans[-1][1]))
-        spans = merged
-    if not spans:
-        raise IngestError(f"{source_path or doc_id}: no paragraphs found")
-    return Document(doc_id, title, text, tuple(_paragraphs(text, spans)), source_path=source_path)
+    """Decode ``data`` to text, refusing binary input (see ``rag.ingest.decoding``)."""
+    return decode_bytes(data, name).text
 
 
 def parse_html(raw: bytes, doc_id: str, source_path: str | None = None) -> Document:
@@ -215,12 +90,17 @@ def parse_pdf(path: Path, doc_id: str) -> Document:
     return _joined(pieces, doc_id, str(title), str(path), pages)
 
 
-def load_document(path: str | Path, max_bytes: int = 25 * 2**20) -> Document:
+def load_document(path: str | Path, max_bytes: int = 25 * 2**20, format: str = "auto") -> Document:
     """Read one file into a Document; ``doc_id`` is the file's stem.
 
     The id is the file name without its suffix (`notes/a.txt` becomes `a`). Files over ``max_bytes`` are refused by name:
     embedding them on a laptop CPU would take far longer than a user expects to wait.
+    ``format`` applies to text files: ``"auto"`` (by suffix: .md is Markdown, other text plain;
+    the bundled article by its own parser), ``"text"``, ``"markdown"`` or ``"article"`` (the
+    web-article parser, which drops page chrome; see ``rag.ingest.article``).
     """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}. Currently, format is {format!r}")
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
@@ -232,14 +112,21 @@ def load_document(path: str | Path, max_bytes: int = 25 * 2**20) -> Document:
         raise IngestError(f"{path}: file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB limit (max_file_mb)")
     if suffix == ".pdf":
         return parse_pdf(path, path.stem)
+    if suffix == ".docx":
+        from rag.ingest.docx import parse_docx
+
+        return parse_docx(path, path.stem)
     data = path.read_bytes()
     if suffix in (".html", ".htm"):
         decode(data, str(path))  # refuses empty/binary input by name
         return parse_html(data, path.stem, str(path))
-    text = decode(data, str(path))
-    if suffix == ".md":
-        return parse_plain(text, path.stem, str(path), markdown=True)
-    return parse_article(text, path.stem, str(path))
+    decoded = decode_bytes(data, str(path))
+    if format == "auto":
+        format = "markdown" if suffix == ".md" else "article" if path.resolve() == BUNDLED_ARTICLE else "text"
+    parse = {"markdown": parse_markdown, "article": parse_article, "text": parse_plain}[format]
+    doc = parse(decoded.text, path.stem, str(path))
+    doc.meta.update(encoding=decoded.encoding, replaced_bytes=decoded.replaced)
+    return doc
 
 
 def load_bundled() -> Document:

@@ -49,3 +49,22 @@ def with_sentences(fused: np.ndarray, best_sentence: np.ndarray, weight: float =
     """Blend a chunk's fused score with the cosine of its best-matching sentence. A chunk of
     several paragraphs is judged by its most relevant sentence, not diluted by the rest."""
     return (1 - weight) * fused + weight * best_sentence
+
+
+def keep_in_top(order: np.ndarray, ids: np.ndarray, keep_rows, top: int) -> np.ndarray:
+    """``order`` (positions into ``ids``, best first) with every chunk row in ``keep_rows`` moved
+    up to the first ``top`` places if it is below them; the others keep their relative order.
+
+    ``keep_in_top(np.array([0, 1, 2, 3]), np.array([10, 11, 12, 13]), {13}, 2)`` -> ``[0, 3, 1, 2]``
+    """
+    keep_rows = set(int(r) for r in keep_rows)
+    if not keep_rows or top < 1:
+        return order
+    order = list(order)
+    wanted = [pos for pos in order if int(ids[pos]) in keep_rows]
+    late = [pos for pos in wanted[:top] if order.index(pos) >= top]
+    if not late:
+        return np.asarray(order)
+    rest = [pos for pos in order if pos not in late]
+    head = rest[: max(0, top - len(late))]
+    return np.asarray(head + late + rest[len(head):])

@@ -48,6 +48,12 @@ def important_tokens(question: str) -> set[str]:
     return set(picked)
 
 
+def exact_terms(question: str) -> set[str]:
+    """Tokens a user expects matched exactly: names, quoted phrases, acronyms, and anything with a
+    digit in it (ids, codes, versions). ``exact_terms("Which note is unique1234?") == {"unique1234"}``"""
+    return important_tokens(question) | {t for t in tokenize(question) if any(c.isdigit() for c in t)}
+
+
 def prepare(question: str, history=None) -> Query:
     """Build the retrieval query. ``history`` is a list of (question, answer) turns."""
     text = clean(question)

@@ -1,11 +1,12 @@
 """Sentence vectors of retrieved chunks, for sentence-level scoring (hybrid fusion and the
 extractive answer).
 
-Indexes built since issue 13 store no sentence vectors: the sentences of the few chunks a query
-needs are embedded at query time, in one batch, and cached by chunk row. That cut the texts
-embedded at build time about five-fold (most of them were sentences) and the index's disk and
-memory by the same share; BENCHMARKS.md ("Scale") has the measurements behind the choice.
-Indexes written before (schema 3) still carry their vectors (``sentences-*.npz``) and those are used.
+Indexes built with ``sentence_vectors="query"`` store no sentence vectors: the sentences of the
+few chunks a query needs are embedded at query time, in one batch, and cached by chunk row. That
+builds faster and smaller, but a search meeting new chunks pays for embedding their sentences
+(BENCHMARKS.md, "Scale"), so ``"stored"`` is the default.
+Other indexes carry their vectors (float16 ``sentences-*.npy``, memory-mapped; schema 3:
+float32 ``sentences-*.npz``) and those are used.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ CACHE_ROWS = 20_000  # chunks whose sentence vectors stay cached (~5 sentences x
 
 
 class SentenceVectors:
-    """``sv.get([3, 7])`` -> [vectors of chunk 3's sentences, chunk 7's], rows in
-    ``spans(row)`` order. ``spans(row)`` gives (start, end, paragraph) of each sentence;
-    ``text(start, end, row)`` its text; ``embed_batch(texts)`` the embedder's batch call."""
+    """``sv.get([3, 7])`` -> [vectors of chunk 3's sentences, chunk 7's], in sentence order.
+    ``texts(row)``: what the embedder sees for each sentence of chunk ``row``
+    (``rag.ingest.chunking.indexed_sentences``); ``embed_batch(texts)``: the embedder's batch call."""
 
-    def __init__(self, spans, text, embed_batch, stored=None, offsets=None, cache_rows: int = CACHE_ROWS):
-        self._spans = spans
-        self._text = text
+    def __init__(self, texts, embed_batch, stored=None, offsets=None, cache_rows: int = CACHE_ROWS):
+        self._texts = texts
         self._embed_batch = embed_batch
         self._stored, self._offsets = stored, offsets
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
@@ -49,9 +49,9 @@ class SentenceVectors:
         if missing:
             texts, counts = [], []
             for r in missing:
-                spans = self._spans(r)
-                texts += [self._text(s, e, r) for s, e, _ in spans]
-                counts.append(len(spans))
+                row_texts = self._texts(r)
+                texts += row_texts
+                counts.append(len(row_texts))
             vecs = self._embed_batch(texts) if texts else np.zeros((0, 0), np.float32)
             at = 0
             with self._lock:

@@ -3,5 +3,8 @@
 - ``disk``: the versioned manifest (the atomic commit point), generations, the writer lock, loading
 - ``vectors``: FAISS (exact or HNSW, chosen by size)
 - ``lexical``: the BM25 index (bm25s)
-- ``indexer``: ``build_index`` (ingest, embed, write) and the bundled article's self-healing index
+- ``indexer``: ``build_index``, ``add_documents``, ``remove_documents`` (ingest, embed, write) and
+  the bundled article's self-healing index
+- ``ownership``: which folders are ragqa's (``.ragqa-index``) and which files clean-up may delete
+- ``catalog``: ``list_documents``, from the manifest alone
 """

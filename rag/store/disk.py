@@ -29,11 +29,11 @@ from rag.errors import (
     IndexLockedError,
     IndexNotFoundError,
     ManifestMismatchError,
-    RagError,
     SchemaVersionError,
 )
 from rag.ingest.chunking import Chunk
 from rag.ingest.document import Document
+from rag.store import ownership
 
 # Checksums are verified on load for files up to this size. Hashing reads every byte a second
 # time on each process start; past this size (a 1M-vector index is ~1.5 GB) the size check and
@@ -44,6 +44,7 @@ SCHEMA_VERSION = 4  # 2: sentence vectors (sentences-*.npz); 3: Snowball tokeniz
 # embedded at query time), no vectors-*.npy copy (the vector store holds them), a "vector_store" record
 MIN_SCHEMA_VERSION = 3  # oldest schema this version reads (3's extra files are simply used)
 MANIFEST = "manifest.json"
+FORMAT = "ragqa-index"  # in every manifest: the folder is ragqa's (with rag.store.ownership.MARKER)
 
 
 @dataclass
@@ -93,7 +94,7 @@ def read_manifest(path: Path) -> dict:
             f"index at {path} was written by a newer ragqa (schema {version}, this one reads {SCHEMA_VERSION}); "
             "upgrade ragqa: pip install -U ragqa")
     if version < MIN_SCHEMA_VERSION:
-        raise SchemaVersionError(f"index at {path} uses old schema {version}; rebuild it with ragqa index")
+        raise SchemaVersionError(f"index at {path} uses old schema {version}; rebuild it with: ragqa index PATH --out {path} --replace")
     return manifest
 
 
@@ -109,7 +110,7 @@ def check_compatible(manifest: dict, model: str, path: Path) -> None:
     if manifest.get("tokenizer") != TOKENIZER_ID:
         raise ManifestMismatchError(
             f"index at {path} was built with tokenizer {manifest.get('tokenizer')!r}, but this ragqa uses "
-            f"{TOKENIZER_ID!r}; rebuild it with: ragqa index PATH --out {path}")
+            f"{TOKENIZER_ID!r}; rebuild it with: ragqa index PATH --out {path} --replace")
 
 
 def load(path: Path, verify_hashes: bool = True) -> IndexData:
@@ -117,22 +118,17 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
     path = Path(path)
     manifest = read_manifest(path)
     files = manifest.get("files", {})
-    optional = tuple(r for r in ("vectors", "faiss", "sentences", "sentence_offsets") if r in files)  # faiss: when the store is FAISS
+    optional = tuple(r for r in ("vectors", "faiss", "sentences", "sentence_offsets") if r in files)  # faiss: FAISS store
     text_roles = ("text",) if "text" in files else ("chunks", "documents")  # schema 4: one SQLite text store
-    for role in text_roles + optional:
+    for role in text_roles + optional + ("lexical",):
         info = files.get(role)
         if not info:
             raise IndexCorruptedError(f"manifest at {path} lists no {role} file; rebuild the index")
-        fpath = path / info["name"]
-        if not fpath.exists():
-            raise IndexCorruptedError(f"index at {path} is missing {info['name']} ({role}); rebuild the index")
-        if fpath.stat().st_size != info["size"]:
-            raise IndexCorruptedError(
-                f"{fpath} is truncated or changed ({fpath.stat().st_size} bytes, manifest says {info['size']}); "
-                "rebuild the index")
-        if (verify_hashes and info.get("sha256") and info["size"] <= HASH_MAX_BYTES
-                and _sha256(fpath) != info["sha256"]):
-            raise IndexCorruptedError(f"{fpath} does not match its checksum; rebuild the index")
+        if role == "lexical":  # a folder: each file bm25s wrote is listed (indexes before 0.1.1: none)
+            for name, sub in (info.get("files") or {}).items():
+                verify_file(path / info["name"] / name, sub, f"{role} ({info['name']}/{name})", verify_hashes)
+            continue
+        verify_file(path / info["name"], info, role, verify_hashes)
     try:
         if "text" in files:  # rows are read on demand: loading does not grow with the corpus
             from rag.store import textstore
@@ -163,14 +159,32 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
     return IndexData(path, manifest, chunks, documents, vectors, sentence_vectors, sentence_offsets)
 
 
+def verify_file(fpath: Path, info: dict, role: str, verify_hashes: bool = True) -> None:
+    """``fpath`` exists with the size in ``info`` and, up to ``HASH_MAX_BYTES``, its sha256."""
+    if not fpath.is_file():
+        raise IndexCorruptedError(f"index at {fpath.parent} is missing {fpath.name} ({role}); rebuild the index")
+    size = fpath.stat().st_size
+    if size != info.get("size"):
+        raise IndexCorruptedError(
+            f"{fpath} is truncated or changed ({size} bytes, manifest says {info.get('size')}); rebuild the index")
+    if verify_hashes and info.get("sha256") and size <= HASH_MAX_BYTES and _sha256(fpath) != info["sha256"]:
+        raise IndexCorruptedError(f"{fpath} does not match its checksum; rebuild the index")
+
+
+def file_record(fpath: Path) -> dict:
+    """Size and sha256 of a file; of a folder (BM25), the total size and a record per file."""
+    if fpath.is_dir():
+        files = {f.name: file_record(f) for f in sorted(fpath.iterdir()) if f.is_file()}
+        return {"size": sum(r["size"] for r in files.values()), "files": files}
+    return {"size": fpath.stat().st_size, "sha256": _sha256(fpath)}
+
+
 @contextlib.contextmanager
 def write_lock(path: Path, wait: float = 600.0, notify=print):
     """Hold ``path/.lock`` exclusively. A second writer waits up to ``wait`` seconds, then stops
     with ``IndexLockedError``; readers are never blocked."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    if not os.access(path, os.W_OK):
-        raise RagError(f"index directory {path} is not writable; choose another with --out")
+    ownership.claim(path)  # refuses a file, or a folder of someone else's files, before writing
     with open(path / ".lock", "a+") as fh:
         deadline = time.monotonic() + wait
         told = False
@@ -212,6 +226,8 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
         del names["vectors"]
     if faiss_writer is None:  # a vector store outside the folder (Milvus)
         del names["faiss"]
+    tmp = path / f"{MANIFEST}.{gen}.tmp"
+    ownership.journal(path, [*names.values(), tmp.name])  # a killed build's files stay known as ours
     if vectors is not None:
         np.save(path / names["vectors"], np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     from rag.store import textstore
@@ -223,44 +239,22 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     if faiss_writer is not None:
         faiss_writer(str(path / names["faiss"]))
     lexical_writer(path / names["lexical"])
-    files = {role: {"name": name} for role, name in names.items()}
-    for info in files.values():
-        fpath = path / info["name"]
-        info["size"] = fpath.stat().st_size if fpath.is_file() else 0
-        if fpath.is_file():
-            info["sha256"] = _sha256(fpath)
+    files = {role: {"name": name} | file_record(path / name) for role, name in names.items()}
     for info in files.values():  # data must be on disk before the manifest points at it
-        fpath = path / info["name"]
-        if fpath.is_file():
-            with open(fpath, "rb") as f:
-                os.fsync(f.fileno())
+        for fpath in [path / info["name"]] + [path / info["name"] / n for n in info.get("files", ())]:
+            if fpath.is_file():
+                with open(fpath, "rb") as f:
+                    os.fsync(f.fileno())
     try:  # the generation being replaced stays on disk one more round for readers still using it
-        previous = [info["name"] for info in json.loads((path / MANIFEST).read_text("utf-8"))["files"].values()]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        previous = []
-    manifest = dict(manifest, schema_version=SCHEMA_VERSION, generation=gen, files=files, previous_files=previous)
-    tmp = path / f"{MANIFEST}.{gen}.tmp"
+        old = json.loads((path / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        old = None
+    previous = sorted(ownership.listed_files({"files": old.get("files")} if isinstance(old, dict) else None))
+    manifest = dict(manifest, format=FORMAT, schema_version=SCHEMA_VERSION, generation=gen, files=files,
+                    previous_files=previous)
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path / MANIFEST)  # the commit point
-    _remove_stale(path, manifest)
+    ownership.remove_stale(path, old, manifest)
     return manifest
-
-
-def _remove_stale(path: Path, manifest: dict) -> None:
-    """Delete files of older or abandoned generations: never the committed one's, nor the one
-    it replaced (a Retriever loaded before the rebuild opens FAISS and BM25 files lazily)."""
-    keep = {info["name"] for info in manifest["files"].values()} | {MANIFEST, ".lock", "README.md"}
-    keep |= set(manifest.get("previous_files", []))
-    for f in path.iterdir():
-        if f.name in keep or f.name.startswith("."):
-            continue
-        if any(f.name.startswith(p) for p in ("vectors-", "text-", "chunks-", "documents-", "faiss-", "lexical-",
-                                             "sentences-", "sentence-offsets-", MANIFEST)):
-            if f.is_dir():
-                import shutil
-
-                shutil.rmtree(f, ignore_errors=True)
-            else:
-                f.unlink(missing_ok=True)
