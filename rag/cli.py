@@ -26,12 +26,12 @@ def _style(text: str, code: str) -> str:
 def _config(args) -> Config:
     """Config from env vars, overridden by whichever flags this command has and the user set."""
     names = ("index", "k", "mode", "generator", "model", "timeout", "n_threads", "openai_base_url",
-             "openai_model", "openai_api_key", "backend", "reranker")
+             "openai_model", "openai_api_key", "backend", "reranker", "model_path")
     over = {}
     for n in names:
         v = getattr(args, n, None)
         if v is not None:
-            over["index_dir" if n == "index" else n] = Path(v) if n == "index" else v
+            over["index_dir" if n == "index" else n] = Path(v) if n in ("index", "model_path") else v
     return Config.from_env(**over)
 
 

@@ -39,3 +39,7 @@ class GeneratorError(RagError):
 
 class GoldFileError(RagError, ValueError):
     """A gold Q&A file has a malformed line."""
+
+
+class AnswerCancelled(RagError):
+    """The caller cancelled an answer in progress (``Assistant.ask(..., cancel=event)``)."""

@@ -117,9 +117,22 @@ class LLMGenerator:
         self.model = model
         self.max_tokens = max_tokens
 
-    def generate(self, question: str, passages, documents, history=None) -> Draft:
+    def generate(self, question: str, passages, documents, history=None, on_token=None, cancel=None) -> Draft:
+        """The model's draft. With ``on_token``, the model streams and ``on_token(draft_so_far)``
+        sees the draft grow; ``cancel`` (a ``threading.Event``) stops the model mid-answer."""
         messages = prompts.render(question, passages, documents, history)
-        text = self.model.complete(messages, max_tokens=self.max_tokens, temperature=0.0)
+        if on_token is None and cancel is None:
+            text = self.model.complete(messages, max_tokens=self.max_tokens, temperature=0.0)
+        else:
+            parts: list[str] = []
+
+            def on_text(piece: str) -> None:
+                parts.append(piece)
+                if on_token is not None:
+                    on_token("".join(parts))
+
+            text = self.model.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
+                                       on_text=on_text, cancel=cancel)
         if not isinstance(text, str) or not text.strip():
             from .errors import GeneratorError
 
@@ -134,7 +147,7 @@ def make(name: str, config, embedder):
     if name == "local":
         from .llm import LocalLLM
 
-        return LLMGenerator("local", LocalLLM(n_threads=config.n_threads))
+        return LLMGenerator("local", LocalLLM(getattr(config, "model_path", None), n_threads=config.n_threads))
     if name == "openai":
         if not config.openai_base_url:
             raise ValueError("generator 'openai' needs a base URL: set --openai-base-url or OPENAI_BASE_URL "

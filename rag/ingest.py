@@ -13,7 +13,7 @@ from .document import Document, Paragraph
 from .errors import IngestError
 
 BUNDLED_ARTICLE = Path(__file__).parent / "data" / "rusi-2017-02-22-us-russia-reset.txt"
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 
 # Page chrome copied along with web articles: navigation, newsletter and donation boxes.
 CHROME = {"you are here", "subscribe to our newsletter", "support rusi research", "share", "print"}
@@ -232,6 +232,10 @@ def load_document(path: str | Path, max_bytes: int = 25 * 2**20) -> Document:
         raise IngestError(f"{path}: file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB limit (max_file_mb)")
     if suffix == ".pdf":
         return parse_pdf(path, path.stem)
+    if suffix == ".docx":
+        from .docx import parse_docx
+
+        return parse_docx(path, path.stem)
     data = path.read_bytes()
     if suffix in (".html", ".htm"):
         decode(data, str(path))  # refuses empty/binary input by name
