@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
 from . import render
-from .chat import Chat, _paths
+from .chat import Chat
 from .examples import CURATED, SHOWN
 from .feedback import FeedbackLog, default_path
 from .live import Live
 from .script import BUSY, HEAD, IDLE, SCROLL_TO_TARGET, SEND
 from .style import CSS
 from .upload import ALLOWED, Indexer
+from .upload_view import UploadView
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -21,7 +21,6 @@ EXAMPLES = CURATED  # the bundled article's examples (kept for callers of ui.app
 # Two CPU cores: two answers at a time keeps both busy; more only adds contention.
 CONCURRENCY = 2
 QUEUE_MAX = 64
-UPLOAD_POLL = 0.3  # seconds between progress updates of an upload
 
 
 def generator_choices(config) -> list[str]:
@@ -49,29 +48,6 @@ def generator_help(config, labels) -> str:
 def header_html(labels) -> str:
     return (f'<div class="rq-header"><h1>{render.escape(labels.header)}</h1>'
             f'<div class="rq-sub">{render.escape(labels.subtitle)}</div></div>')
-
-
-def status_html(job) -> str:
-    """An upload's progress or outcome."""
-    if job is None:
-        return ""
-    names = ", ".join(job.names[:4]) + (f" and {len(job.names) - 4} more" if len(job.names) > 4 else "")
-    refused = "".join(f'<li class="rq-refused">{render.escape(n)}: {render.escape(r)}</li>' for n, r in job.refused)
-    refused = f"<ul>{refused}</ul>" if refused else ""
-    if job.state == "done":
-        added = ", ".join(f"{n} (as “{t}”)" for n, t in job.added)
-        return (f'<div class="rq-status-line" role="status">✓ Added {render.escape(added)}. Ask about '
-                f"{'them' if len(job.added) > 1 else 'it'} now.</div>{refused}")
-    if job.state == "failed":
-        return (f'<div class="rq-status-line rq-refused" role="alert">Nothing was added: '
-                f"{render.escape(job.error or 'failed')}.</div>{refused}")
-    pct = int(100 * job.done / job.total) if job.total else 0
-    what = {"queued": "waiting for the previous upload", "reading": "reading the files",
-            "embedding": f"embedding passages and sentences ({job.done} of {job.total})",
-            "saving": "saving the index", "reloading": "loading the new index and checking example questions"}
-    bar = f'<div class="rq-progress"><div style="width:{pct}%"></div></div>' if job.state == "embedding" else ""
-    return (f'<div class="rq-status-line" role="status">Adding {render.escape(names)}: '
-            f"{render.escape(what.get(job.state, job.state))}…</div>{bar}")
 
 
 def _example_updates(examples):
@@ -115,7 +91,8 @@ def build(assistant, config=None, feedback_path=None, *, name: str | None = None
                                      elem_id="rq-question", max_lines=4)
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="rq-ask")
                     stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="rq-stop")
-                gr.HTML('<div id="rq-hint" role="status" aria-live="polite"></div>', padding=False)
+                gr.HTML('<div id="rq-hint" role="status" aria-live="polite"></div>', padding=False,
+                        elem_id="rq-hint-wrap")
                 with gr.Row(elem_classes="rq-examples"):
                     gr.HTML('<span class="rq-try">Try:</span>', padding=False)
                     padded = list(examples)[:SHOWN] + [""] * (SHOWN - len(examples[:SHOWN]))
@@ -134,6 +111,7 @@ def build(assistant, config=None, feedback_path=None, *, name: str | None = None
                                          else "extractive", label="Generator")
                     gr.HTML(generator_help(config, labels), padding=False)
             with gr.Tab(labels.tab, id="doc") as doc_tab:
+                back = gr.Button("← Back to the chat", size="sm", variant="secondary", elem_id="rq-doc-back")
                 picker = gr.Dropdown([(d.title or d.doc_id, d.doc_id) for d in docs],
                                      value=first.doc_id if first else None, label="Document",
                                      interactive=len(docs) > 1, elem_id="rq-doc")
@@ -171,6 +149,7 @@ def build(assistant, config=None, feedback_path=None, *, name: str | None = None
         picker.input(chat.document, picker, article, queue=False, **private)
         nav_go.click(chat.open_citation, [nav_box, turns], [tabs, picker, article], queue=False, **private) \
             .then(None, None, None, js=SCROLL_TO_TARGET, **private)
+        back.click(lambda: gr.Tabs(selected="chat"), None, tabs, queue=False, **private)
         demo.unload(chat.forget)
         gr.api(chat.ask_api, api_name="ask", concurrency_id="answer")
 
@@ -187,25 +166,7 @@ def build(assistant, config=None, feedback_path=None, *, name: str | None = None
                     gr.Tab(label=lab.tab), gr.update(placeholder=lab.placeholder)]
 
         if indexer:
-            async def upload(files, request: gr.Request):
-                """Check and queue the files, then report progress until the index commits."""
-                skip = [gr.skip()] * (len(page_outputs) + 1)
-                try:
-                    chat.check_upload_allowed(request)
-                except gr.Error as exc:
-                    yield [f'<div class="rq-status-line rq-refused" role="alert">{render.escape(exc.message)}</div>',
-                           *skip]
-                    return
-                job = indexer.submit(_paths(files))
-                while not job.finished.is_set():
-                    yield [status_html(job), *skip]
-                    await asyncio.sleep(UPLOAD_POLL)
-                if job.state == "done":
-                    added = job.doc_ids[0] if job.doc_ids else None
-                    yield [status_html(job), *page(added), chat.document(added) if added else gr.skip()]
-                else:
-                    yield [status_html(job), *skip]
-
+            upload = UploadView(chat, indexer, page, len(page_outputs)).upload
             upload_btn.upload(upload, [upload_btn], [upload_status, *page_outputs, article],
                               concurrency_id="upload", concurrency_limit=4, **private)
             api_go.click(chat.add_files_api, [api_files], [api_out], api_name="add_files",

@@ -186,7 +186,7 @@ class Chat:
                     history[slot] = {"role": "assistant",
                                      "content": render.progress_html(n, status, now - t0, draft, notices)}
                     last, shown = now, draft
-                    yield history, turns
+                    yield list(history), turns
         finally:
             cancel.set()  # closed tab or cancelled event: the worker (and the model) stop too
         seconds = time.monotonic() - t0

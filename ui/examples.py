@@ -30,10 +30,10 @@ _NOT_SUBJECT = {"it", "this", "that", "there", "he", "she", "they", "we", "you",
                 "what", "which", "who", "one", "its", "his", "her", "their", "our", "my", "your", "some", "all",
                 "each", "every", "many", "most", "such", "another", "other", "both", "and", "but", "or", "if",
                 "when", "while", "although", "however", "thus", "still", "instead", "similarly", "even", "in",
-                "on", "at", "for", "as", "after", "before", "since", "a", "an", "the", "to", "of", "by", "with"}
+                "on", "at", "for", "as", "after", "before", "since", "to", "of", "by", "with"}
 _WORD = r"[A-Za-z][\w’'-]*"
 _NAME = rf"[A-Z][a-z][\w’'-]*(?:\s+[A-Z][a-z][\w’'-]*){{1,2}}"
-_DEFINE = re.compile(rf"^(?P<subj>(?:The\s+)?[A-Z][\w’'-]*(?:\s+(?:[A-Z][\w’'-]*|of|for|and)){{0,4}}),?\s+"
+_DEFINE = re.compile(rf"^(?P<subj>[A-Z][\w’'-]*(?:\s+[\w’'-]+){{0,3}}?),?\s+"
                      r"(?P<verb>is|was|are|were)\s+(?:a|an|the|one of)\s")
 _APPOSITION = re.compile(rf"(?P<name>{_NAME}),\s+(?:the|a|an)\s+[a-z]")
 _NEED = re.compile(rf"^(?P<subj>(?:[A-Z]?[a-z][\w’'-]*)(?:\s+[a-z][\w’'-]*){{0,2}})\s+"

@@ -147,7 +147,10 @@ def passage_paragraphs(passages, documents, exclude=()) -> list[tuple[str, int, 
             if (p.doc_id, n) in seen:
                 continue
             seen.add((p.doc_id, n))
-            text = doc.paragraph(n).text if doc is not None else p.text
+            try:
+                text = doc.paragraph(n).text if doc is not None else p.text
+            except KeyError:  # the index changed since: show what was retrieved
+                text = p.text
             out.append((p.doc_id, n, text))
     return out
 

@@ -56,9 +56,11 @@ button.rq-copy { font-size: 0.8rem; padding: 0.1rem 0.6rem; border: 1px solid va
 pre.rq-md { display: none !important; }
 
 #rq-input-row { align-items: stretch; }
+/* Gradio repeats each rule under a more specific container prefix, which a body class cannot
+   match: the busy rules need !important to win. */
 #rq-stop { display: none; }
-body.rq-busy #rq-stop { display: inline-flex; }
-body.rq-busy #rq-ask { display: none; }
+body.rq-busy #rq-stop { display: inline-flex !important; }
+body.rq-busy #rq-ask { display: none !important; }
 #rq-hint { min-height: 0; font-size: 0.85rem; color: #9a3412; padding: 0 0.2rem; display: none; }
 #rq-hint.rq-show { display: block; }
 
@@ -86,8 +88,14 @@ body.rq-busy #rq-ask { display: none; }
 .dark .rq-article-p.rq-target { background: #422006; }
 .rq-hidden { display: none !important; }
 
+#rq-hint-wrap, #rq-hint-wrap .html-container { padding: 0 !important; min-height: 0 !important; }
+#rq-doc-back { position: sticky; top: 0.3rem; z-index: 5; align-self: flex-start; }
+
+/* Outside any media query: Gradio scopes rules inside media queries to its content area. */
+.main.fillable { padding-left: clamp(6px, 2.5vw, 32px) !important; padding-right: clamp(6px, 2.5vw, 32px) !important; }
+
 @media (max-width: 640px) {
-  .gradio-container { padding: 0.4rem !important; }
+  #rq-ask, #rq-stop { min-width: 64px !important; flex-grow: 0 !important; }
   .rq-header h1 { font-size: 1.15rem; }
   .rq-header .rq-sub { font-size: 0.8rem; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
                        overflow: hidden; }
