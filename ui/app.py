@@ -94,7 +94,7 @@ def build(assistant, config=None, feedback_path=None, *, name: str | None = None
                 gr.HTML('<div id="rq-hint" role="status" aria-live="polite"></div>', padding=False,
                         elem_id="rq-hint-wrap")
                 with gr.Row(elem_classes="rq-examples"):
-                    gr.HTML('<span class="rq-try">Try:</span>', padding=False)
+                    gr.HTML('<span class="rq-try">Try:</span>', padding=False, elem_id="rq-try-wrap")
                     padded = list(examples)[:SHOWN] + [""] * (SHOWN - len(examples[:SHOWN]))
                     example_buttons = [gr.Button(q or " ", size="sm", variant="secondary", elem_classes="rq-example",
                                                  visible=bool(q)) for q in padded]

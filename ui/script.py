@@ -17,10 +17,19 @@ HEAD = r"""
   window.__ragqa = true;
   const $ = (s, r = document) => r.querySelector(s);
   const busy = () => document.body.classList.contains("rq-busy");
-  let busySince = 0, hintTimer = null;
+  let busySince = 0, sawRunning = false, hintTimer = null;
   window.rqSetBusy = (on) => {
     document.body.classList.toggle("rq-busy", !!on);
     busySince = on ? Date.now() : 0;
+    sawRunning = false;
+  };
+  // Busy ends when the answer that was running is gone (its final message replaced it), or, if
+  // none ever showed (a blank question, a lost connection), after 3 s.
+  const checkIdle = () => {
+    if (!busy()) return;
+    const running = !!$("#rq-chat .rq-running");
+    if (running) { sawRunning = true; return; }
+    if (sawRunning || Date.now() - busySince > 3000) window.rqSetBusy(false);
   };
   const hint = (text) => {
     const el = $("#rq-hint");
@@ -89,25 +98,18 @@ HEAD = r"""
     if (!el) return;
     const key = el.id + (el.classList.contains("rq-final") ? ":final" : ":pending");
     if (key === lastTurn) return;
-    const first = lastTurn === null || !lastTurn.startsWith(el.id + ":");
     lastTurn = key;
-    const msg = el.closest(".message-row, .message-wrap, [class*='message']") || el;
-    let box = el.parentElement;
-    while (box && !(box.scrollHeight > box.clientHeight + 4 && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) box = box.parentElement;
-    if (!box) return;
-    const top = (first ? el : el).getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop - 48;
-    box.scrollTop = Math.max(0, top);
-    const r = el.getBoundingClientRect();
-    if (r.top < 0 || r.top > window.innerHeight * 0.6) el.scrollIntoView({ block: "start", behavior: "instant" });
+    let box = el.parentElement;  // the chat's scrolling container
+    while (box && !(box.scrollHeight > box.clientHeight + 4 && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) {
+      box = box.parentElement;
+    }
+    if (box) box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - 48;
+    const r = el.getBoundingClientRect();  // and the page, when the answer is out of view
+    if (r.top < 0 || r.top > window.innerHeight - 120) el.scrollIntoView({ block: "start", behavior: "instant" });
   };
-  new MutationObserver(() => {
-    scrollToAnswer();
-    // A missed "done" (error, lost connection): no running answer for 3 s means not busy.
-    if (busy() && Date.now() - busySince > 3000 && !$("#rq-chat .rq-running")) window.rqSetBusy(false);
-  }).observe(document.documentElement, { childList: true, subtree: true });
-  setInterval(() => {
-    if (busy() && Date.now() - busySince > 3000 && !$("#rq-chat .rq-running")) window.rqSetBusy(false);
-  }, 1000);
+  new MutationObserver(() => { scrollToAnswer(); checkIdle(); })
+    .observe(document.documentElement, { childList: true, subtree: true });
+  setInterval(checkIdle, 1000);
 })();
 </script>
 """

@@ -100,6 +100,8 @@ body.rq-busy #rq-ask { display: none !important; }
   .rq-header .rq-sub { font-size: 0.8rem; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
                        overflow: hidden; }
   #rq-chat { height: calc(100dvh - 300px) !important; min-height: 260px; }
-  .rq-examples button.rq-example { font-size: 0.8rem; }
+  .rq-examples { flex-wrap: nowrap !important; overflow-x: auto; }  /* one swipeable row */
+  #rq-try-wrap { display: none !important; }
+  .rq-examples button.rq-example { font-size: 0.8rem; white-space: nowrap; flex-shrink: 0 !important; }
 }
 """
