@@ -138,7 +138,8 @@ def test_progress_shows_elapsed_time_and_draft_with_cursor():
     html = render.progress_html(2, "Writing with local…", 12.4, "He <b>left</b> [¶2")
     assert 'id="rq-a-2"' in html and "rq-running" in html and "12 s" in html and "rq-cursor" in html
     assert "&lt;b&gt;" in html and "checked when it finishes" in html
-    assert "rq-running" not in render.stopped_html(2, 3.0, "draft") and "Stopped after 3.0 s" in render.stopped_html(2, 3.0)
+    assert "rq-running" not in render.stopped_html(2, 3.0, "draft")
+    assert "Stopped after 3.0 s" in render.stopped_html(2, 3.0)
 
 
 def test_copy_markdown_is_kept_verbatim_in_one_html_block():
@@ -339,7 +340,8 @@ def _run(chat, question, history, turns, k=3, generator="extractive", request=No
 def test_respond_shows_answer_then_passes_history(chat):
     history, turns = chat.start("Why did he leave? <b>", [], [])
     assert "&lt;b&gt;" in history[0]["content"] and "<b>" not in history[0]["content"]
-    assert "rq-running" in history[1]["content"] and turns == [{"question": "Why did he leave? <b>", "status": "queued"}]
+    assert "rq-running" in history[1]["content"]
+    assert turns == [{"question": "Why did he leave? <b>", "status": "queued"}]
     steps = _collect(chat.answer(history, turns, 3, "extractive"))
     history, turns = steps[-1]
     assert "<mark>" in history[-1]["content"] and "rq-running" not in history[-1]["content"]

@@ -172,8 +172,8 @@ def test_docx_upload(tmp_path, fake_embedder):
     from rag.ingest import load_document
 
     f = tmp_path / "leave.docx"
-    _docx(f, [("Title", "Leave rules"), ("Heading1", "Sick leave"), ("", "Sick days need a doctor's note after "
-                                                                           "three days."), ("", "Ask HR &amp; your lead.")])
+    _docx(f, [("Title", "Leave rules"), ("Heading1", "Sick leave"),
+              ("", "Sick days need a doctor's note after three days."), ("", "Ask HR &amp; your lead.")])
     doc = load_document(f)
     assert (doc.title, doc.author, doc.date) == ("Leave rules", "HR team", "2024-03-01")
     assert [p.text for p in doc.paragraphs] == ["Sick leave\nSick days need a doctor's note after three days.",

@@ -31,12 +31,11 @@ _NOT_SUBJECT = {"it", "this", "that", "there", "he", "she", "they", "we", "you",
                 "each", "every", "many", "most", "such", "another", "other", "both", "and", "but", "or", "if",
                 "when", "while", "although", "however", "thus", "still", "instead", "similarly", "even", "in",
                 "on", "at", "for", "as", "after", "before", "since", "to", "of", "by", "with"}
-_WORD = r"[A-Za-z][\w’'-]*"
-_NAME = rf"[A-Z][a-z][\w’'-]*(?:\s+[A-Z][a-z][\w’'-]*){{1,2}}"
-_DEFINE = re.compile(rf"^(?P<subj>[A-Z][\w’'-]*(?:\s+[\w’'-]+){{0,3}}?),?\s+"
+_NAME = r"[A-Z][a-z][\w’'-]*(?:\s+[A-Z][a-z][\w’'-]*){1,2}"
+_DEFINE = re.compile(r"^(?P<subj>[A-Z][\w’'-]*(?:\s+[\w’'-]+){0,3}?),?\s+"
                      r"(?P<verb>is|was|are|were)\s+(?:a|an|the|one of)\s")
 _APPOSITION = re.compile(rf"(?P<name>{_NAME}),\s+(?:the|a|an)\s+[a-z]")
-_NEED = re.compile(rf"^(?P<subj>(?:[A-Z]?[a-z][\w’'-]*)(?:\s+[a-z][\w’'-]*){{0,2}})\s+"
+_NEED = re.compile(r"^(?P<subj>(?:[A-Z]?[a-z][\w’'-]*)(?:\s+[a-z][\w’'-]*){0,2})\s+"
                    r"(?P<verb>need|needs|require|requires|must|should)\s")
 _SAID = re.compile(rf"(?P<name>{_NAME})\s+(?:said|says|stated|argued|wrote|tweeted|told)\b")
 _ADVERBS = {"still", "also", "only", "just", "really", "often", "usually", "always", "never", "now", "then",

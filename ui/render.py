@@ -261,7 +261,8 @@ def document_html(doc, labels=None, target: int | None = None, quotes=(), source
                      f'<a class="rq-pn" href="#p-{p.number}">¶{p.number}</a> {body}</p>')
     src = ""
     if source:
-        src = f'<div class="rq-source">Original: <a href="{escape(source)}" target="_blank">{escape(doc.source_path and doc.source_path.rsplit("/", 1)[-1] or source)}</a></div>'
+        name = (doc.source_path or source).replace("\\", "/").rsplit("/", 1)[-1]
+        src = f'<div class="rq-source">Original: <a href="{escape(source)}" target="_blank">{escape(name)}</a></div>'
     elif doc.source_path:
         src = f'<div class="rq-source">Source file: <code>{escape(doc.source_path)}</code></div>'
     return (f'<article class="rq-article"><h2 title="{escape(doc.doc_id)}">{escape(doc.title or doc.doc_id)}</h2>'

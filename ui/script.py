@@ -39,7 +39,8 @@ HEAD = r"""
     clearTimeout(hintTimer);
     hintTimer = setTimeout(() => el.classList.remove("rq-show"), 4000);
   };
-  const BUSY_HINT = "An answer is still being written: your text stays in the box. Press Stop, or send it when the answer is done.";
+  const BUSY_HINT = "An answer is still being written: your text stays in the box. " +
+                    "Press Stop, or send it when the answer is done.";
   const send = (boxSel, btnSel, value) => {
     const box = $(boxSel + " textarea") || $(boxSel + " input");
     const btn = $(btnSel);

@@ -42,7 +42,7 @@ def claims(text: str, citations) -> list[tuple[str, str, float, str]]:
         if not claim or not cited:
             continue
         scored = [(best_sentence(claim, c.paragraph_text), c) for c in cited]
-        (quote, score), best = max(scored, key=lambda x: x[0][1])
+        (quote, score), _ = max(scored, key=lambda x: x[0][1])
         out.append((claim, ", ".join(dict.fromkeys(f"¶{c.paragraph}" for c in cited)), score, quote))
     return out
 
@@ -114,7 +114,8 @@ def why_html(answer, labels, turn: int | None = None, suggested=None, names=()) 
     """The collapsed "Why this answer" block (HTML)."""
     items = []
     if answer.abstained:
-        items.append(f'<p class="rq-reason">{render.escape(reason_text(answer.abstain_reason, labels.name, answer.generator, names))}</p>')
+        reason = reason_text(answer.abstain_reason, labels.name, answer.generator, names)
+        items.append(f'<p class="rq-reason">{render.escape(reason)}</p>')
         if answer.removed_claims:
             items.append(_removed(answer.removed_claims))
         if suggested:
