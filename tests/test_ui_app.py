@@ -519,7 +519,10 @@ def test_upload_then_ask_cites_it_citation_opens_document_copy_gives_markdown(br
         expect(target).to_be_visible()
         expect(target.locator("mark").first).to_have_text(quote)
         expect(page.locator("#rq-article h2")).to_have_text(title)
-        expect(page.locator("#rq-article .rq-source a")).to_have_text(name)  # a link to the uploaded original
+        original = page.locator("#rq-article .rq-source a")
+        expect(original).to_have_text(name)  # a link to the uploaded original, which the server serves
+        got = page.request.get(docs_server.url.rstrip("/") + original.get_attribute("href"))
+        assert got.ok and got.text() == f.read_text(encoding="utf-8")
         assert _visible_in_viewport(page, target)
         _shot(page, shots, f"{tag}-docs-document-view", capsys)
         page.locator("#rq-doc-back").click()

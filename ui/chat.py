@@ -274,7 +274,9 @@ class Chat:
             Path(path).resolve().relative_to((Path(root) / "uploads").resolve())
         except ValueError:
             return None
-        return f"/gradio_api/file={Path(path).resolve()}"
+        from urllib.parse import quote
+
+        return f"/gradio_api/file={quote(str(Path(path).resolve()))}"
 
     # -- API -----------------------------------------------------------------------------------------
     def ask_api(self, question: str, k: int | None = None) -> str:

@@ -25,6 +25,7 @@ CURATED = (
 SHOWN = 4  # example buttons
 BUDGET_S = 20.0  # stop asking candidates after this long (a large index has thousands of sentences)
 PER_DOC = 8  # candidates taken from each document before moving on
+MAX_DOCS = 50  # documents questions are drawn from (a large index needs only a few examples)
 
 _NOT_SUBJECT = {"it", "this", "that", "there", "he", "she", "they", "we", "you", "i", "these", "those", "here",
                 "what", "which", "who", "one", "its", "his", "her", "their", "our", "my", "your", "some", "all",
@@ -125,7 +126,7 @@ def candidates(documents, labels=None) -> list[str]:
     from rag.sentences import split
 
     per_doc = []
-    for doc in documents.values():
+    for doc in list(documents.values())[:MAX_DOCS]:
         common = set(re.findall(r"\b[a-z][a-z’'-]+\b", doc.text))
         found: list[str] = []
         prose = _HEADING.sub("", doc.text)
