@@ -597,3 +597,26 @@ def test_upload_api_requires_login_and_adds_documents(tmp_path, fake_embedder):
             client.predict([handle_file(str(up / "tool.exe"))], api_name="/add_files")
     finally:
         demo.close()
+
+
+def test_where_uploads_go(tmp_path, monkeypatch):
+    """--read-only: nowhere; a remote host without a login: nowhere; --index DIR: into DIR; the
+    bundled article: into a separate upload index (never ragqa's own copy of the article)."""
+    import argparse
+
+    from rag.config import Config
+    from ui.cli import add_parser, upload_target
+
+    p = argparse.ArgumentParser()
+    add_parser(p.add_subparsers())
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    bundled, own = Config(), Config(index_dir=tmp_path / "mine")
+    target, note = upload_target(p.parse_args(["chat", "--read-only"]), own, None)
+    assert target is None and "read-only" in note
+    args = p.parse_args(["chat", "--host", "0.0.0.0", "--allow-remote"])
+    assert upload_target(args, own, None)[0] is None and upload_target(args, own, ("a", "b"))[0] == tmp_path / "mine"
+    assert upload_target(p.parse_args(["chat"]), own, None) == (tmp_path / "mine", "")
+    target, note = upload_target(p.parse_args(["chat"]), bundled, None)
+    assert target == tmp_path / "data" / "ragqa" / "uploads-index" and str(target) in note
+    assert upload_target(p.parse_args(["chat", "--upload-index", str(tmp_path / "u")]), bundled, None)[0] == \
+        tmp_path / "u"
