@@ -54,7 +54,7 @@ def targets(r: dict) -> list[tuple[str, str, str, bool | None, str]]:
     add("indexing throughput vs sentence-transformers (torch, unsorted batches of 32), cosine ≥ 0.99", "≥ 3×",
         f"ONNX fp32 sorted {_f(sp, '{:.2f}×')} (min cos {_f(cos, '{:.4f}')}); int8 sorted {_f(sp8, '{:.2f}×')} "
         f"(min cos {_f(cos8, '{:.4f}')})", met)
-    from rag import vectors
+    from rag.store import vectors
 
     hn = [x for x in _g(r, "faiss", "rows", default=[]) or [] if x["n"] == 1_000_000 and x["index"] == "HNSWFlat"]
     chosen = next((x for x in hn if x.get("ef_search") == vectors.HNSW_EF_SEARCH), None)
@@ -244,7 +244,7 @@ def render(r: dict) -> str:
 
 def analysis(r: dict) -> str:
     """What the numbers say, computed from them so a re-run keeps the text true."""
-    from rag import vectors
+    from rag.store import vectors
 
     out = ["## Reading the numbers\n"]
     add = lambda s: out.append(f"- {s}")  # noqa: E731
@@ -306,8 +306,7 @@ def analysis(r: dict) -> str:
         "2.4× longer whenever other processes shared the CPU. torch's OpenMP threads spin-wait by default, the likely reason its query "
         "latency above swings with the machine's load (about 17 ms per query on an idle machine in a spot check, vs "
         "8-9 ms for ONNX). FAISS's single-query search is likewise fastest on one thread on a shared 2-core machine "
-        "(`p50 1t` columns); `faiss.omp_set_num_threads(1)` at search time or `OMP_WAIT_POLICY=PASSIVE` would get "
-        "that (rag/vectors.py beyond its constants is outside this change).")
+        "(`p50 1t` columns), so `rag.store.vectors.read` sets `faiss.omp_set_num_threads(1)` for loaded indexes.")
     add("**Why ≤ 8 ms warm search is hard on this CPU**: a ~15-token query through MiniLM's 6 layers is ~0.28 GFLOP; "
         "ONNX Runtime's profile puts 71% of the time in MatMul at ~38 GFLOP/s on one core, and a second core does not "
         "help a 15-row matrix. int8 brings the query to ~6 ms but changes the top-5 (above).")

@@ -21,10 +21,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from rag.embed.base import offline_hub  # noqa: E402
+
+offline_hub()
 
 PY = str(ROOT / ".venv" / "bin" / "python")
 RAGQA = str(ROOT / ".venv" / "bin" / "ragqa")
@@ -107,8 +107,8 @@ def cold_runs(argv, n, env=None, warmup=1) -> dict:
 
 
 def bench_cli(quick: bool) -> dict:
-    from rag.onnx_embed import export_onnx, find_export
     from rag.config import DEFAULT_MODEL
+    from rag.embed.onnx import export_onnx, find_export
 
     out = {}
     t = time.perf_counter()
@@ -148,9 +148,9 @@ def bench_cli(quick: bool) -> dict:
 def bench_warm(quick: bool) -> dict:
     from rag import Assistant
     from rag.config import Config
-    from rag.embed import SentenceTransformerEmbedder
-    from rag.onnx_embed import OnnxEmbedder
-    from rag.retriever import Retriever
+    from rag.embed.onnx import OnnxEmbedder
+    from rag.embed.sbert import SentenceTransformerEmbedder
+    from rag.retrieve.retriever import Retriever
 
     qs = gold_questions()
     repeats = 2 if quick else 5
@@ -242,7 +242,7 @@ def _forget_queries(retriever) -> None:
 
 
 def _top5(r, emb_a, emb_b, qs) -> dict:
-    from rag.retriever import Retriever
+    from rag.retrieve.retriever import Retriever
 
     ra, rb = Retriever(r.data, r.config, emb_a), Retriever(r.data, r.config, emb_b)
     same = {}
@@ -255,7 +255,7 @@ def _top5(r, emb_a, emb_b, qs) -> dict:
 
 def _bench_local(asst, qs) -> dict:
     try:
-        from rag.llm import smollm2_path
+        from rag.answer.llm import smollm2_path
 
         smollm2_path()
         gen = asst.get_generator("local")
@@ -277,10 +277,10 @@ def _bench_local(asst, qs) -> dict:
 # -- index build -----------------------------------------------------------------------------------
 def bench_index(quick: bool) -> dict:
     from rag.config import Config
-    from rag.embed import SentenceTransformerEmbedder
-    from rag.indexer import build_index
-    from rag.ingest import load_bundled
-    from rag.onnx_embed import OnnxEmbedder
+    from rag.embed.onnx import OnnxEmbedder
+    from rag.embed.sbert import SentenceTransformerEmbedder
+    from rag.ingest.formats import load_bundled
+    from rag.store.indexer import build_index
 
     doc = load_bundled()
     config = Config()
@@ -304,8 +304,9 @@ def bench_index(quick: bool) -> dict:
 def bench_throughput(quick: bool) -> dict:
     from bench.corpus import paragraphs
     from rag.config import DEFAULT_MODEL
-    from rag.embed import Embedder, SentenceTransformerEmbedder
-    from rag.onnx_embed import OnnxEmbedder
+    from rag.embed.base import Embedder
+    from rag.embed.onnx import OnnxEmbedder
+    from rag.embed.sbert import SentenceTransformerEmbedder
 
     texts = paragraphs(800 if quick else 2000)
     lengths = [len(t) for t in texts]
@@ -363,8 +364,8 @@ def bench_frameworks(quick: bool) -> dict:
     if not os.path.exists(FW_PYTHON):
         return {"skipped": f"no frameworks venv at {FW_PYTHON}; create it with bench/setup_frameworks.sh "
                            "(LangChain and LlamaIndex pin huggingface-hub<2, so they live apart from .venv)"}
-    from rag import store
     from rag.config import Config
+    from rag.store import disk as store
 
     data = store.load(Config().resolved_index_dir)
     qs = gold_questions()

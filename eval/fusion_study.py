@@ -20,12 +20,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag import fusion  # noqa: E402
 from rag.config import Config  # noqa: E402
-from rag.embed import SentenceTransformerEmbedder  # noqa: E402
-from rag.indexer import build_index  # noqa: E402
-from rag.query import prepare  # noqa: E402
-from rag.retriever import Retriever  # noqa: E402
+from rag.embed.sbert import SentenceTransformerEmbedder  # noqa: E402
+from rag.retrieve import fusion  # noqa: E402
+from rag.retrieve.query import prepare  # noqa: E402
+from rag.retrieve.retriever import Retriever  # noqa: E402
+from rag.store.indexer import build_index  # noqa: E402
 
 CORPORA = {"gold": ([ROOT / "rag/data/rusi-2017-02-22-us-russia-reset.txt"], ROOT / "eval/gold.jsonl"),
            "gold2": ([ROOT / "eval/corpus2"], ROOT / "eval/gold2.jsonl")}

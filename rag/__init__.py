@@ -10,19 +10,28 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .errors import (GeneratorError, IndexCorruptedError, IndexLockedError, IndexNotFoundError, IngestError,
-                     ManifestMismatchError, MissingDependencyError, RagError, SchemaVersionError)
+from rag.errors import (
+    GeneratorError,
+    IndexCorruptedError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IngestError,
+    ManifestMismatchError,
+    MissingDependencyError,
+    RagError,
+    SchemaVersionError,
+)
 
-__version__ = "0.1.0"
-
-_LAZY = {
-    "Retriever": "retriever", "Passage": "retriever",
-    "Document": "document", "Paragraph": "document",
-    "build_index": "indexer", "BuildReport": "indexer",
-    "Config": "config",
-    "Chunk": "chunking", "chunk_document": "chunking",
-    "load_document": "ingest",
-    "Assistant": "assistant", "Answer": "assistant", "Citation": "assistant",
+_LAZY = {  # public name -> the module that defines it; imported on first use
+    "Retriever": "rag.retrieve.retriever",
+    "Passage": "rag.types", "Answer": "rag.types", "Citation": "rag.types", "Mode": "rag.types",
+    "Document": "rag.ingest.document", "Paragraph": "rag.ingest.document",
+    "build_index": "rag.store.indexer", "BuildReport": "rag.store.indexer",
+    "Config": "rag.config",
+    "Chunk": "rag.ingest.chunking", "chunk_document": "rag.ingest.chunking",
+    "load_document": "rag.ingest.formats",
+    "Assistant": "rag.answer.assistant",
+    "GENERATORS": "rag.answer.registry", "EMBEDDERS": "rag.embed.registry",
 }
 
 __all__ = sorted(_LAZY) + ["RagError", "IngestError", "IndexNotFoundError", "IndexCorruptedError",
@@ -32,7 +41,11 @@ __all__ = sorted(_LAZY) + ["RagError", "IngestError", "IndexNotFoundError", "Ind
 
 def __getattr__(name):
     if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name == "__version__":  # from the installed metadata: one source, pyproject.toml
+        from rag.cli import version
+
+        return version()
     raise AttributeError(f"module 'rag' has no attribute {name!r}")

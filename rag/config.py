@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import typing
 from dataclasses import dataclass
 from pathlib import Path
+
+from rag.types import Mode
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -30,9 +34,9 @@ class Config:
     min_tokens: int = 80
     overlap: int = 0
     k: int = 5
-    mode: str = "hybrid"  # "hybrid" | "dense" | "lexical"
+    mode: Mode = Mode.HYBRID  # rag.types.Mode: "hybrid" | "dense" | "lexical"
     reranker: str | None = None  # a sentence-transformers CrossEncoder name or local path; off by default
-    generator: str = "extractive"  # "extractive" | "local" | "openai"
+    generator: str = "extractive"  # a name in rag.answer.registry.GENERATORS
     openai_base_url: str | None = None
     openai_model: str = "default"
     openai_api_key: str | None = None
@@ -43,17 +47,21 @@ class Config:
     feedback_path: Path | None = None
 
     def __post_init__(self):
-        if self.k < 1:
-            raise ValueError(f"k must be greater than 0. Currently, k is {self.k}")
-        if self.mode not in ("hybrid", "dense", "lexical"):
-            raise ValueError(f"mode must be 'hybrid', 'dense' or 'lexical'. Currently, mode is {self.mode!r}")
-        if self.generator not in ("extractive", "local", "openai"):
-            raise ValueError(
-                f"generator must be 'extractive', 'local' or 'openai'. Currently, generator is {self.generator!r}")
-        if self.backend not in ("auto", "onnx", "torch"):
-            raise ValueError(f"backend must be 'auto', 'onnx' or 'torch'. Currently, backend is {self.backend!r}")
-        if self.timeout <= 0:
-            raise ValueError(f"timeout must be greater than 0. Currently, timeout is {self.timeout}")
+        from rag.answer.registry import (
+            GENERATORS,  # the names only: nothing heavy is imported
+        )
+        from rag.embed.registry import BACKENDS
+
+        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
+            raise ValueError(f"k must be a positive integer. Currently, k is {self.k!r}")
+        object.__setattr__(self, "mode", Mode.from_str(self.mode))
+        GENERATORS.check(self.generator)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}. "
+                             f"Currently, backend is {self.backend!r}")
+        if not (isinstance(self.timeout, (int, float)) and math.isfinite(self.timeout) and self.timeout > 0):
+            raise ValueError(f"timeout must be a finite number of seconds greater than 0. "
+                             f"Currently, timeout is {self.timeout!r}")
         if self.n_threads < 1:
             raise ValueError(f"n_threads must be at least 1. Currently, n_threads is {self.n_threads}")
 
@@ -66,30 +74,41 @@ class Config:
         return self.index_dir is None
 
     def replace(self, **changes) -> "Config":
-        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI flags)."""
-        changes = {k: v for k, v in changes.items() if v is not None}
+        """A copy with ``changes`` applied, ``None`` included: ``cfg.replace(reranker=None)`` turns
+        the reranker off."""
         return dataclasses.replace(self, **changes)
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Config":
-        """Defaults, then ``RAGQA_<FIELD>`` env vars (e.g. ``RAGQA_GENERATOR=local``), then ``overrides``."""
+        """Defaults, then ``RAGQA_<FIELD>`` env vars (e.g. ``RAGQA_GENERATOR=local``), then ``overrides``.
+        An override that is ``None`` is an unset command-line flag and changes nothing."""
         env = os.environ if env is None else env
+        hints = typing.get_type_hints(cls)
         values = {}
         for f in dataclasses.fields(cls):
-            raw = env.get(f"RAGQA_{f.name.upper()}")
+            name = f"RAGQA_{f.name.upper()}"
+            raw = env.get(name)
             if raw is None or raw == "":
                 continue
-            kind = f.type if isinstance(f.type, str) else f.type.__name__
-            if kind.startswith(("int", "float")):
-                try:
-                    values[f.name] = (int if kind.startswith("int") else float)(raw)
-                except ValueError:
-                    raise ValueError(f"RAGQA_{f.name.upper()} must be a number. Currently, it is {raw!r}") from None
-            elif "Path" in kind:
-                values[f.name] = Path(raw)
-            else:
-                values[f.name] = raw
+            values[f.name] = _parse(name, raw, hints[f.name])
         # The usual OpenAI variables work too, so an existing set-up needs no renaming.
         values.setdefault("openai_base_url", env.get("OPENAI_BASE_URL") or None)
         values.setdefault("openai_api_key", env.get("OPENAI_API_KEY") or None)
-        return cls(**{k: v for k, v in values.items() if v is not None}).replace(**overrides)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+def _parse(name: str, raw: str, hint):
+    """The environment string ``raw`` as the field's type (``int``, ``float``, ``Path``, ``str``,
+    or ``X | None`` of those)."""
+    kinds = [t for t in typing.get_args(hint) if t is not type(None)] or [hint]
+    kind = kinds[0]
+    if kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}. "
+                             f"Currently, it is {raw!r}") from None
+    if kind is Path:
+        return Path(raw)
+    return raw

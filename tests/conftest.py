@@ -24,7 +24,7 @@ class FakeEmbedder:
     dim = 64
 
     def embed_batch(self, texts):
-        from rag.lexical import tokenize
+        from rag.ingest.terms import tokenize
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
@@ -66,3 +66,21 @@ def bundled_assistant():
 @pytest.fixture(scope="session")
 def bundled_retriever(bundled_assistant):
     return bundled_assistant.retriever
+
+
+PETS = ("Cats are small domesticated carnivores that purr when they are content.\n\n"
+        "Dogs bark loudly at strangers who come near the house at night.\n\n"
+        "Parrots can learn to imitate human speech and live for decades.")
+
+
+@pytest.fixture
+def fake_retriever(tmp_path, fake_embedder):
+    """A real index (real FAISS and BM25) of three short paragraphs, embedded by the fake embedder."""
+    from rag import Retriever, build_index
+    from rag.config import Config
+
+    src = tmp_path / "pets.txt"
+    src.write_text(PETS, encoding="utf-8")
+    cfg = Config(model="fake", min_tokens=0)
+    build_index([src], tmp_path / "idx", cfg, embedder=fake_embedder)
+    return Retriever.load(tmp_path / "idx", config=cfg, embedder=fake_embedder)

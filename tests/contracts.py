@@ -1,6 +1,6 @@
 """The one contract every Answer meets, whatever generated it (shared by several test files)."""
 
-from rag.answer import ABSTAIN, Answer
+from rag.types import ABSTAIN, Answer
 
 
 def assert_well_formed(ans: Answer) -> None:

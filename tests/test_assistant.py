@@ -6,13 +6,11 @@ import json
 
 import pytest
 
-from rag.answer import ABSTAIN
-from rag.assistant import Assistant
+from rag.answer.assistant import Assistant
+from rag.answer.generators import Draft
 from rag.config import Config
 from rag.errors import GeneratorError
-from rag.generators import Draft
-from rag.indexer import build_index
-from rag.retriever import Retriever
+from rag.types import ABSTAIN
 
 ANTONOV = "Why might Antonov's appointment matter?"
 
@@ -97,27 +95,8 @@ def test_follow_up_uses_history_for_retrieval(bundled_assistant):
     assert 16 not in {n for p in without.passages for n in p.paragraphs}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("question", ["", "   "])
-def test_empty_question_raises(bundled_assistant, question):
-    with pytest.raises(ValueError, match="query is empty"):
-        bundled_assistant.ask(question)
-
-
 # -- generator selection and LLM handling, on a fake index ------------------------------------------
 
-PETS = ("Cats are small domesticated carnivores that purr when they are content.\n\n"
-        "Dogs bark loudly at strangers who come near the house at night.\n\n"
-        "Parrots can learn to imitate human speech and live for decades.")
-
-
-@pytest.fixture
-def fake_retriever(tmp_path, fake_embedder):
-    src = tmp_path / "pets.txt"
-    src.write_text(PETS, encoding="utf-8")
-    cfg = Config(model="fake", min_tokens=0)
-    build_index([src], tmp_path / "idx", cfg, embedder=fake_embedder)
-    return Retriever.load(tmp_path / "idx", config=cfg, embedder=fake_embedder)
 
 
 class ScriptedLLM:
@@ -133,9 +112,7 @@ class ScriptedLLM:
 
 
 def with_llm(retriever, reply):
-    a = Assistant(retriever)
-    a._generators["openai"] = ScriptedLLM("openai", reply)
-    return a
+    return Assistant(retriever, generator=ScriptedLLM("openai", reply))
 
 
 def test_unknown_generator_name_raises(fake_retriever):

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import chunk_document, validate
 from rag.errors import IngestError
-from rag.ingest import load_bundled, parse_plain
-from rag.tokens import get_encoding, seed_cache
+from rag.ingest.chunking import chunk_document, validate
+from rag.ingest.formats import load_bundled, parse_plain
+from rag.ingest.tokens import get_encoding, seed_cache
 
 CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"  # tiktoken's expected hash

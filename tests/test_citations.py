@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import MARKER, best_sentence, strip_markers, support, validate
-from rag.ingest import parse_plain
-from rag.retriever import Passage
+from rag.answer.citations import MARKER, best_sentence, strip_markers, support, validate
+from rag.ingest.formats import parse_plain
+from rag.retrieve.retriever import Passage
 
 DOC = parse_plain("The cat sat on the mat. It was warm there.\n\n"
                   "Dogs bark loudly at night.\n\n"

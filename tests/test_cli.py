@@ -14,7 +14,7 @@ import pytest
 
 from rag.cli import main
 from rag.config import Config
-from rag.indexer import build_index
+from rag.store.indexer import build_index
 
 RAGQA = str(Path(sys.executable).with_name("ragqa"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,10 +72,9 @@ def test_unknown_mode_rejected_by_argparse():
 @pytest.fixture
 def fake_models(monkeypatch, fake_embedder):
     """Every embedder the CLI creates is the fake one."""
-    import rag.embed
+    import rag.embed.registry
 
-    monkeypatch.setattr(rag.embed, "SentenceTransformerEmbedder", lambda *a, **k: fake_embedder)
-    monkeypatch.setattr(rag.embed, "make_query_embedder", lambda *a, **k: fake_embedder)
+    monkeypatch.setattr(rag.embed.registry, "make_query_embedder", lambda *a, **k: fake_embedder)
     for var in [v for v in os.environ if v.startswith("RAGQA_")]:
         monkeypatch.delenv(var)
 

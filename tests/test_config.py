@@ -65,8 +65,23 @@ def test_from_env_defaults_to_process_environment(monkeypatch):
 
 def test_replace_returns_copy():
     c = Config()
-    d = c.replace(k=2, mode=None)
-    assert (c.k, d.k, d.mode) == (5, 2, "hybrid")
+    d = c.replace(k=2, mode="dense")
+    assert (c.k, c.mode, d.k, d.mode) == (5, "hybrid", 2, "dense")
+
+
+def test_replace_none_turns_an_option_off():
+    c = Config(reranker="some/cross-encoder")
+    assert c.replace(reranker=None).reranker is None
+
+
+def test_from_env_ignores_unset_flags():
+    assert Config.from_env({}, k=None, mode=None).k == 5
+
+
+def test_timeout_must_be_finite():
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="timeout must be a finite number"):
+            Config(timeout=bad)
 
 
 def test_config_is_frozen():
@@ -75,12 +90,12 @@ def test_config_is_frozen():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"k": 0}, r"k must be greater than 0\. Currently, k is 0"),
+    ({"k": 0}, r"k must be a positive integer\. Currently, k is 0"),
     ({"k": -2}, r"Currently, k is -2"),
-    ({"mode": "sparse"}, r"mode must be 'hybrid', 'dense' or 'lexical'\. Currently, mode is 'sparse'"),
+    ({"mode": "sparse"}, r"mode must be one of 'hybrid', 'dense', 'lexical'\. Currently, mode is 'sparse'"),
     ({"generator": "gpt"}, r"generator must be .* Currently, generator is 'gpt'"),
     ({"backend": "cuda"}, r"backend must be .* Currently, backend is 'cuda'"),
-    ({"timeout": 0}, r"timeout must be greater than 0"),
+    ({"timeout": 0}, r"timeout must be a finite number of seconds greater than 0"),
     ({"n_threads": 0}, r"n_threads must be at least 1"),
 ])
 def test_invalid_values_raise_naming_them(kwargs, match):

@@ -1,14 +1,13 @@
-"""Evaluation metrics: hand-computed cases, and MRR/nDCG checked against ranx."""
+"""Evaluation metrics: hand-computed cases."""
 
 import math
-import random
 
 import pytest
 
-from rag.answer import Answer, Citation
 from rag.evaluation import metrics as M
 from rag.evaluation.gates import Gate, check, parse_gates
 from rag.evaluation.runner import metric_names
+from rag.types import Answer, Citation
 
 
 # -- retrieval ---------------------------------------------------------------------------------
@@ -52,35 +51,30 @@ def test_ndcg_hand_cases():
     assert M.ndcg([False, True], n_relevant=None) == pytest.approx(1 / math.log2(3))  # ideal from the list
 
 
-def _ranx_cases():
-    """(qrels, run) hand-made, plus seeded random ones; distinct scores so order is unambiguous."""
-    qrels = {"q1": {"d1": 1, "d5": 1}, "q2": {"d9": 1}, "q3": {"d2": 1, "d3": 1, "d4": 1},
-             "q4": {f"d{i}": 1 for i in range(1, 15)}, "q5": {"d20": 1}}
-    runs = {"q1": ["d3", "d1", "d2", "d5"], "q2": ["d1", "d2"], "q3": ["d4", "d7", "d2", "d8", "d9", "d10", "d11",
-                                                                        "d12", "d13", "d14", "d3"],
-            "q4": [f"d{i}" for i in range(1, 15)], "q5": [f"d{i}" for i in range(10, 22)]}
-    rng = random.Random(7)
-    for n in range(20):
-        q = f"r{n}"
-        docs = [f"d{i}" for i in range(30)]
-        qrels[q] = {d: 1 for d in rng.sample(docs, rng.randint(1, 6))}
-        runs[q] = rng.sample(docs, rng.randint(1, 15))
-    return qrels, runs
+# Hand-computed MRR@10 / nDCG@10 (binary relevance; the ideal ranking puts every relevant passage of
+# the index first). Each row: ranked relevance, relevant passages in the index, RR, nDCG.
+_L2_3, _L2_5 = math.log2(3), math.log2(5)
+RANKING_TABLE = [
+    # relevant at ranks 2 and 4: RR 1/2; DCG 1/log2(3) + 1/log2(5); IDCG 1 + 1/log2(3)
+    ([False, True, False, True], 2, 1 / 2, (1 / _L2_3 + 1 / _L2_5) / (1 + 1 / _L2_3)),
+    ([False, False], 1, 0.0, 0.0),  # nothing relevant retrieved
+    # ranks 1 and 3 (a third relevant one at rank 11, past the cut): DCG 1 + 1/2; IDCG 1 + 1/log2(3) + 1/2
+    ([True, False, True] + [False] * 7 + [True], 3, 1.0, 1.5 / (1 + 1 / _L2_3 + 0.5)),
+    ([True] * 14, 14, 1.0, 1.0),  # more relevant passages than the cut: ideal is 10 hits
+    ([False] * 10 + [True], 1, 0.0, 0.0),  # first hit at rank 11
+    ([False, False, True], 1, 1 / 3, 1 / 2),  # DCG 1/log2(4); IDCG 1
+]
 
 
-def test_mrr_and_ndcg_match_ranx():
-    ranx = pytest.importorskip("ranx")
-    qrels, runs = _ranx_cases()
-    run = {q: {d: float(len(ds) - i) for i, d in enumerate(ds)} for q, ds in runs.items()}
-    expected = ranx.evaluate(ranx.Qrels(qrels), ranx.Run(run), ["mrr@10", "ndcg@10"], make_comparable=True)
-    rels = {q: [d in qrels[q] for d in ds] for q, ds in runs.items()}
-    mrr = M.mean(M.reciprocal_rank(r, 10) for r in rels.values())
-    ndcg = M.mean(M.ndcg(r, 10, n_relevant=len(qrels[q])) for q, r in rels.items())
-    assert mrr == pytest.approx(float(expected["mrr@10"]), abs=1e-9)
-    assert ndcg == pytest.approx(float(expected["ndcg@10"]), abs=1e-9)
-    for q in ("q1", "q3", "q5"):  # per query too
-        one = ranx.evaluate(ranx.Qrels({q: qrels[q]}), ranx.Run({q: run[q]}), "ndcg@10")
-        assert M.ndcg(rels[q], 10, len(qrels[q])) == pytest.approx(float(one))
+@pytest.mark.parametrize("relevant, n_relevant, rr, ndcg", RANKING_TABLE)
+def test_mrr_and_ndcg_hand_table(relevant, n_relevant, rr, ndcg):
+    assert M.reciprocal_rank(relevant, 10) == pytest.approx(rr, abs=1e-12)
+    assert M.ndcg(relevant, 10, n_relevant=n_relevant) == pytest.approx(ndcg, abs=1e-12)
+
+
+def test_mean_over_the_table():
+    assert M.mean(M.reciprocal_rank(r, 10) for r, *_ in RANKING_TABLE) == pytest.approx(
+        (1 / 2 + 0 + 1 + 1 + 0 + 1 / 3) / 6)
 
 
 def test_percentile_and_mean():

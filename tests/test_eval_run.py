@@ -88,8 +88,8 @@ def test_load_gold_empty_and_missing_files(tmp_path):
 
 
 def test_bundled_gold_files_are_valid():
-    from rag.indexer import collect
-    from rag.ingest import load_bundled
+    from rag.ingest.formats import load_bundled
+    from rag.store.indexer import collect
 
     assert len(load_gold(ROOT / "eval" / "gold.jsonl", [load_bundled().text])) == 51
     docs, _ = collect([ROOT / "eval" / "corpus2"], 25 * 2**20)

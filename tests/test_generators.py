@@ -16,12 +16,17 @@ import time
 import pytest
 
 from rag import Assistant
-from rag.answer import ABSTAIN, Answer
-from rag.citations import MARKER
+from rag.answer.citations import MARKER
+from rag.answer.generators import (
+    MAX_SENTENCES,
+    Draft,
+    ExtractiveGenerator,
+    LLMGenerator,
+)
+from rag.answer.llm import LocalLLM, OpenAIChat, start_server
 from rag.config import Config
-from rag.generators import MAX_SENTENCES, Draft, ExtractiveGenerator, LLMGenerator
-from rag.llm import LocalLLM, OpenAIChat, start_server
-from rag.sentences import split
+from rag.ingest.sentences import split
+from rag.types import ABSTAIN, Answer
 from tests.contracts import assert_well_formed
 from tests.servers import SilentServer, StaticHTTPServer, TrickleServer, closed_port
 

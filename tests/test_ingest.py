@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import IngestError
-from rag.ingest import decode, load_bundled, load_document, parse_plain
+from rag.ingest.formats import decode, load_bundled, load_document, parse_plain
 
 CHROME = ("You are here", "Subscribe to our Newsletter", "Support Rusi Research", "read more", "Associate Fellow")
 
@@ -354,7 +354,7 @@ def _text_pdf(path, pages):
 
 
 def test_pdf_paragraphs_keep_page_numbers(tmp_path):
-    from rag.ingest import load_document
+    from rag.ingest.formats import load_document
 
     pdf = tmp_path / "report.pdf"
     _text_pdf(pdf, ["Tomatoes need six hours of sun.", "Beans climb poles in summer."])
@@ -362,3 +362,10 @@ def test_pdf_paragraphs_keep_page_numbers(tmp_path):
     assert doc.doc_id == "report"
     assert [(p.text, p.page) for p in doc.paragraphs] == [
         ("Tomatoes need six hours of sun.", 1), ("Beans climb poles in summer.", 2)]
+
+
+def test_one_character_block_is_its_own_paragraph():
+    from rag.ingest.formats import blocks
+
+    assert blocks("a\n\nb") == [(0, 1), (3, 4)]
+    assert blocks("*\n\nFirst.\n\nSecond.") == [(0, 1), (3, 9), (11, 18)]

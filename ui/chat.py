@@ -58,7 +58,7 @@ def _answer_slot(history, n: int) -> int | None:
 
 def long_question_notice(question: str) -> str | None:
     """The notice shown when a question is longer than the retriever reads."""
-    from rag.query import MAX_QUERY_CHARS
+    from rag.retrieve.query import MAX_QUERY_CHARS
 
     n = len(" ".join(str(question).split()))
     if n <= MAX_QUERY_CHARS:

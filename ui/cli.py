@@ -32,14 +32,16 @@ def parse_auth(value: str | None):
 
 
 def add_parser(sub) -> None:
-    """Register ``chat`` on an argparse subparsers object."""
+    """Register ``chat`` on an argparse subparsers object (the ``ragqa.commands`` entry point)."""
+    from rag.answer.registry import GENERATORS
+
     s = sub.add_parser("chat", help="open the chat window (Gradio) in the browser",
                        description="Serve a chat window over an index: answers with cited paragraphs.")
     s.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article's)")
     s.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     s.add_argument("--share", action="store_true", help="also publish a temporary public gradio.live URL")
-    s.add_argument("--generator", choices=["extractive", "local", "openai"], help="default generator")
+    s.add_argument("--generator", choices=GENERATORS.names(), help="default generator (default extractive)")
     s.add_argument("-k", type=int, help="number of passages (default 5)")
     s.add_argument("--auth", metavar="USER:PASS", help=f"require this login (or set {AUTH_ENV})")
     s.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback --host")
@@ -78,6 +80,13 @@ def cmd_chat(args) -> int:
         _warn("--share publishes the app at a public URL" + ("" if auth else " without a login (--auth)"))
 
     from pathlib import Path
+
+    try:  # fail here, with the install hint, before any model work
+        import gradio  # noqa: F401
+    except ImportError:
+        from rag.errors import MissingDependencyError
+
+        raise MissingDependencyError("'ragqa chat' needs gradio: pip install gradio") from None
 
     from rag import Assistant
     from rag.config import Config

@@ -123,7 +123,7 @@ def _names(text: str) -> list[str]:
 
 def candidates(documents, labels=None) -> list[str]:
     """Candidate questions from every document, interleaved so each document gets a turn."""
-    from rag.sentences import split
+    from rag.ingest.sentences import split
 
     per_doc = []
     for doc in list(documents.values())[:MAX_DOCS]:

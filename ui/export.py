@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rag.citations import MARKER
+from rag.types import MARKER
 
 
 def _refs(text: str, citations) -> tuple[str, list[tuple[str, int]]]:

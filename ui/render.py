@@ -40,7 +40,7 @@ def escape_pre(text) -> str:
 
 
 def _marker_re():
-    from rag.citations import MARKER
+    from rag.types import MARKER
 
     return MARKER
 

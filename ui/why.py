@@ -24,8 +24,9 @@ def support_word(score: float) -> str:
 def claims(text: str, citations) -> list[tuple[str, str, float, str]]:
     """(claim, where, support score, quote) for each sentence of an answer, ``where`` being the
     paragraphs it cites."""
-    from rag.citations import MARKER, best_sentence, strip_markers
-    from rag.sentences import split
+    from rag.answer.citations import best_sentence, strip_markers
+    from rag.types import MARKER
+    from rag.ingest.sentences import split
 
     index = render.cite_index(citations)
     out = []
@@ -66,7 +67,7 @@ def reason_text(reason: str | None, name: str, generator: str = "", names=()) ->
 
 def unknown_names(assistant, question: str) -> list[str]:
     """Names in ``question`` (two or more capitalised words) with a word the documents never use."""
-    from rag.lexical import tokenize
+    from rag.ingest.terms import tokenize
 
     try:
         vocab = assistant.retriever.lexical.vocabulary
@@ -86,8 +87,8 @@ def unknown_names(assistant, question: str) -> list[str]:
 def suggestion(assistant, answer, labels) -> tuple[str, object] | None:
     """A question about the closest passages that the assistant answers with a citation (asked to
     check), preferring ones sharing words with the original question: (question, answer) or None."""
-    from rag.lexical import tokenize
-    from rag.sentences import split
+    from rag.ingest.terms import tokenize
+    from rag.ingest.sentences import split
 
     from .examples import about_question, answers, questions_from_sentence
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .runner import lower_is_better
+from rag.answer.registry import GENERATORS
+from rag.types import Mode
 
-MODES = ("hybrid", "dense", "lexical")
+from .runner import lower_is_better
 
 
 def add_parser(sub) -> None:
@@ -21,8 +22,8 @@ def add_parser(sub) -> None:
     src = s.add_mutually_exclusive_group()
     src.add_argument("--index", metavar="DIR", help="an existing index (default: the bundled article's)")
     src.add_argument("--corpus", nargs="+", metavar="PATH", help="files/folders to index into a temporary index")
-    s.add_argument("--generator", choices=["extractive", "local", "openai"], help="answer generator (default extractive)")
-    s.add_argument("--mode", nargs="+", choices=MODES, dest="modes", metavar="MODE",
+    s.add_argument("--generator", choices=GENERATORS.names(), help="answer generator (default extractive)")
+    s.add_argument("--mode", nargs="+", choices=[m.value for m in Mode], dest="modes", metavar="MODE",
                    help="retrieval mode(s): hybrid, dense, lexical (default hybrid)")
     s.add_argument("-k", type=int, help="passages given to the answerer (default 5); retrieval is scored on max(10, k)")
     s.add_argument("--out", metavar="DIR", help="report directory (default: eval/reports/latest)")
@@ -36,15 +37,23 @@ def add_parser(sub) -> None:
 
 
 def run_cli(args) -> int:
-    from ..config import Config
+    from rag.config import Config
+
     from . import gates as G
     from .report import format_tables, write_all
-    from .runner import EvalSettings, default_gold, default_out, evaluate, gate_values, metric_names
+    from .runner import (
+        EvalSettings,
+        default_gold,
+        default_out,
+        evaluate,
+        gate_values,
+        metric_names,
+    )
 
     def log(msg):
         print(msg, file=sys.stderr)
 
-    config = Config.from_env().replace(generator=getattr(args, "generator", None), k=getattr(args, "k", None))
+    config = Config.from_env(generator=getattr(args, "generator", None), k=getattr(args, "k", None))
     modes = tuple(getattr(args, "modes", None) or (config.mode,))
     answers = not getattr(args, "retrieval_only", False)
     valid = metric_names(modes, config.k, answers)
@@ -68,14 +77,3 @@ def run_cli(args) -> int:
     if gates and not failures:
         print("PASS: " + ", ".join(f"{g.metric} {'>=' if g.kind == 'min' else '<='} {g.bound:g}" for g in gates))
     return 1 if failures else 0
-
-
-def main(argv=None) -> int:
-    """``python -m rag.evaluation.cli``: the same as ``ragqa`` (one parser, one error handling)."""
-    from rag.cli import main as ragqa_main
-
-    return ragqa_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

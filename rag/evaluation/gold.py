@@ -10,7 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import GoldFileError
+from rag.errors import GoldFileError
+
 from .metrics import contains, normalize_ws
 
 FIELDS = {"id": str, "question": str, "answer": str, "evidence": list, "answerable": bool, "key_facts": list}

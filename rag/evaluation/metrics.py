@@ -13,21 +13,14 @@ import re
 import string
 import unicodedata
 
-from ..sentences import split_spans
+from rag.ingest.sentences import split_spans
+from rag.ingest.terms import STOPWORDS  # the one stop-word list
+from rag.types import MARKER
 
-# Same marker syntax the answerer writes: [¶12] or [doc_id ¶12]; kept here so the evaluator
-# does not depend on the code it evaluates.
-MARKER = re.compile(r"\[(?:(?P<doc>[^\[\]¶\n]{1,120}?)\s*)?¶\s?(?P<num>\d{1,5})\]")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
                          "–": "-", "—": "-", "‐": "-", "‑": "-"})
 _LEADING = re.compile(r"(?:\s*" + MARKER.pattern.replace("?P<doc>", "?:").replace("?P<num>", "?:") + r")+[.!?…]?")
 _TRAILING = re.compile(r"((?:\s*" + MARKER.pattern + r")+)\s*[.!?…;:’'\"”)\]]*\s*$")
-STOPWORDS = frozenset("""
-a about after all also an and any are as at be because been being but by can could did do does for
-from had has have he her his how i if in into is it its just may might more most no not of on or our
-she so some such than that the their them then there these they this those to was we were what when
-where which while who whom why will with would you your
-""".split())
 
 
 # -- text helpers ------------------------------------------------------------------------------

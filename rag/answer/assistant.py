@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 import time
 
-from .answer import ABSTAIN, Answer, Citation  # noqa: F401  (re-exported: ``from rag import Citation``)
-from .citations import strip_markers, validate
-from .config import Config
-from .errors import AnswerCancelled, GeneratorError
-from .generators import ExtractiveGenerator, make
-from .query import answer_type, clean, full_names, has_answer_type
-from .retriever import Retriever
+from rag.answer.citations import strip_markers, validate
+from rag.answer.generators import ExtractiveGenerator, Generator
+from rag.answer.registry import GENERATORS
+from rag.config import Config
+from rag.errors import AnswerCancelled, GeneratorError
+from rag.retrieve.query import answer_type, clean, full_names, has_answer_type
+from rag.retrieve.retriever import Retriever
+from rag.types import ABSTAIN, Answer, Citation  # noqa: F401  (re-exported: ``from rag import Citation``)
 
 # Abstain when the best retrieved sentence scores below this (0.5 * cosine + 0.5 * weighted
-# word overlap, see rag.generators). On eval/gold.jsonl answerable questions' best sentences score
+# word overlap, see rag.answer.generators). On eval/gold.jsonl answerable questions' best sentences score
 # 0.30-0.92 (the lowest are paraphrases sharing few words with the text) while questions about
 # things the article never discusses score 0.28-0.29 and below; 0.30 keeps false abstentions
 # rare, and the two checks below catch unanswerable questions about topics the article does
@@ -28,31 +29,42 @@ _DECLINES = re.compile(r"\b(?:article|text|paragraphs?|document)s? (?:doesn[’'
 class Assistant:
     """Answers questions about an index with cited paragraphs, or says the documents don't say."""
 
-    def __init__(self, retriever: Retriever, generator: str | None = None, config: Config | None = None):
+    def __init__(self, retriever: Retriever, generator: str | Generator | None = None, config: Config | None = None):
+        """``generator``: a name from ``GENERATORS`` or any object with ``name`` and ``generate``."""
         self.retriever = retriever
         self.config = config or retriever.config
-        self.generator_name = generator or self.config.generator
         self.extractive = ExtractiveGenerator(retriever.embedder, retriever=retriever)
-        self._generators = {"extractive": self.extractive}
-        self.generator = self.get_generator(self.generator_name)  # validates the name now
+        self._generators: dict[str, Generator] = {"extractive": self.extractive}
+        self.generator = self.get_generator(generator or self.config.generator)  # validates the name now
+        self.generator_name = self.generator.name
 
     @classmethod
-    def load(cls, path=None, generator: str | None = None, config: Config | None = None, **overrides) -> "Assistant":
+    def load(cls, path=None, generator: str | Generator | None = None, config: Config | None = None,
+             **overrides) -> "Assistant":
         """``Assistant.load()`` for the bundled article; ``Assistant.load("dir", generator="local")``."""
-        config = (config or Config.from_env()).replace(generator=generator, **overrides)
-        return cls(Retriever.load(path, config), config.generator, config)
+        config = (config or Config.from_env()).replace(**{k: v for k, v in overrides.items() if v is not None})
+        if isinstance(generator, str):
+            config = config.replace(generator=generator)
+        return cls(Retriever.load(path, config), generator or config.generator, config)
 
-    def get_generator(self, name: str):
-        if name not in self._generators:
-            self._generators[name] = make(name, self.config, self.retriever.embedder)
-        return self._generators[name]
+    def get_generator(self, generator: str | Generator) -> Generator:
+        """The generator called ``generator`` (created once, then reused), or ``generator`` itself."""
+        if not isinstance(generator, str):
+            if not callable(getattr(generator, "generate", None)):
+                raise ValueError(f"generator must be a name ({', '.join(GENERATORS.names())}) or an object "
+                                 f"with a generate() method. Currently, generator is {generator!r}")
+            self._generators.setdefault(generator.name, generator)
+            return generator
+        if generator not in self._generators:
+            self._generators[generator] = GENERATORS.create(generator, self.config, self.retriever.embedder)
+        return self._generators[generator]
 
     @property
     def documents(self):
         return self.retriever.documents
 
-    def ask(self, question: str, history=None, k: int | None = None, generator: str | None = None,
-            on_token=None, cancel=None) -> Answer:
+    def ask(self, question: str, history=None, k: int | None = None,
+            generator: str | Generator | None = None, on_token=None, cancel=None) -> Answer:
         """Answer ``question``; ``history`` is a list of earlier (question, answer) turns.
 
         ``on_token(draft_so_far)`` is called as an LLM generator's draft streams in (before it is
@@ -73,6 +85,7 @@ class Assistant:
         llm_used = False
         if gen is not self.extractive:
             stream = {name: v for name, v in (("on_token", on_token), ("cancel", cancel)) if v is not None}
+            stream = stream if _streams(gen) else {}
             try:
                 llm_draft = gen.generate(question, passages, docs, history, **stream)
                 llm_used = True
@@ -121,6 +134,17 @@ class Assistant:
         return Answer(question, ABSTAIN, (), passages, True, gen_name, notice,
                       {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0},
                       abstain_reason=reason, removed_claims=tuple(removed))
+
+
+def _streams(gen) -> bool:
+    """Whether ``gen.generate`` takes ``on_token``/``cancel`` (a registered generator may not)."""
+    import inspect
+
+    try:
+        params = inspect.signature(gen.generate).parameters
+    except (TypeError, ValueError):
+        return False
+    return "on_token" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _check(cancel) -> None:

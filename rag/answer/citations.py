@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .answer import Citation
-from .lexical import tokenize
-from .sentences import split_spans
+from rag.ingest.sentences import split_spans
+from rag.ingest.terms import tokenize
+from rag.types import MARKER, Citation
 
-MARKER = re.compile(r"\[(?:(?P<doc>[^\[\]¶\n]{1,120}?)\s*)?¶\s?(?P<num>\d{1,5})\]")
 # A claim is supported when at least this share of its content words (stemmed, stop words
 # removed) occur in one sentence of the cited paragraph. 0.5 accepts paraphrase that keeps the
 # key terms and rejects a claim that merely shares a name with the paragraph.

@@ -9,15 +9,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .document import Document, Paragraph
-from .errors import IngestError
+from rag.errors import IngestError
+from rag.ingest.document import Document, Paragraph
 
-BUNDLED_ARTICLE = Path(__file__).parent / "data" / "rusi-2017-02-22-us-russia-reset.txt"
+BUNDLED_ARTICLE = Path(__file__).resolve().parent.parent / "data" / "rusi-2017-02-22-us-russia-reset.txt"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 
 # Page chrome copied along with web articles: navigation, newsletter and donation boxes.
 CHROME = {"you are here", "subscribe to our newsletter", "support rusi research", "share", "print"}
-_BLOCKS = re.compile(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", re.S)
+_BLOCKS = re.compile(r"\S(?:.*?\S)??(?=\n[ \t]*\n|\s*\Z)", re.S)  # lazy group: a one-character block ends at its own blank line
 _DATE_LINE = re.compile(r"^(?:(?P<kind>[A-Z][\w ]*?),\s*)?(?P<date>\d{1,2} [A-Z][a-z]+ \d{4})$")
 
 
@@ -192,7 +192,7 @@ def parse_pdf(path: Path, doc_id: str) -> Document:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
     except ImportError:
-        from .errors import MissingDependencyError
+        from rag.errors import MissingDependencyError
 
         raise MissingDependencyError("reading PDFs needs pypdf: pip install pypdf") from None
     try:
@@ -218,7 +218,7 @@ def parse_pdf(path: Path, doc_id: str) -> Document:
 def load_document(path: str | Path, max_bytes: int = 25 * 2**20) -> Document:
     """Read one file into a Document; ``doc_id`` is the file's stem.
 
-    ``load_document("notes/a.txt").doc_id == "a"``. Files over ``max_bytes`` are refused by name:
+    The id is the file name without its suffix (`notes/a.txt` becomes `a`). Files over ``max_bytes`` are refused by name:
     embedding them on a laptop CPU would take far longer than a user expects to wait.
     """
     path = Path(path)
@@ -233,7 +233,7 @@ def load_document(path: str | Path, max_bytes: int = 25 * 2**20) -> Document:
     if suffix == ".pdf":
         return parse_pdf(path, path.stem)
     if suffix == ".docx":
-        from .docx import parse_docx
+        from rag.ingest.docx import parse_docx
 
         return parse_docx(path, path.stem)
     data = path.read_bytes()

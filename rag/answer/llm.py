@@ -3,7 +3,7 @@
 >>> LocalLLM().complete([{"role": "user", "content": "Say hi"}])  # doctest: +SKIP
 'Hi! How can I help you today?'
 
-Heavy imports (xllamacpp, httpx) happen inside functions so ``import rag.llm`` stays instant.
+Heavy imports (xllamacpp, httpx) happen inside functions so ``import rag.answer.llm`` stays instant.
 """
 
 from __future__ import annotations
@@ -385,9 +385,9 @@ def start_server(model_path: str | None = None, host: str = "127.0.0.1", port: i
     _check_positive("n_threads", n_threads)
     _check_positive("n_ctx", n_ctx)
     model_path = _resolve_model(model_path)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, "-m", "rag.llm", "serve", model_path, "--host", host,
+    cmd = [sys.executable, "-m", "rag.answer.llm", "serve", model_path, "--host", host,
            "--port", str(port), "--threads", str(n_threads), "--ctx", str(n_ctx)]
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
@@ -418,9 +418,9 @@ def _healthy(address: str) -> bool:
 
 
 def _serve(argv: list[str]) -> None:
-    """``python -m rag.llm serve MODEL [--host H] [--port P] [--threads N] [--ctx N]`` (until stdin closes)."""
+    """``python -m rag.answer.llm serve MODEL [--host H] [--port P] [--threads N] [--ctx N]`` (until stdin closes)."""
     import argparse
-    parser = argparse.ArgumentParser(prog="python -m rag.llm serve")
+    parser = argparse.ArgumentParser(prog="python -m rag.answer.llm serve")
     parser.add_argument("model")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
@@ -434,5 +434,5 @@ def _serve(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["serve"]:
-        sys.exit("usage: python -m rag.llm serve MODEL [--host H] [--port P] [--threads N] [--ctx N]")
+        sys.exit("usage: python -m rag.answer.llm serve MODEL [--host H] [--port P] [--threads N] [--ctx N]")
     _serve(sys.argv[2:])

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store, vectors
-from .chunking import chunk_document, chunk_sentences
-from .config import Config
-from .document import Document
-from .errors import IngestError, RagError
-from .ingest import SUPPORTED_SUFFIXES, load_document
+from rag.config import Config
+from rag.errors import IngestError, RagError
+from rag.ingest.chunking import chunk_document, chunk_sentences
+from rag.ingest.document import Document
+from rag.ingest.formats import SUPPORTED_SUFFIXES, load_document
+from rag.store import disk as store
+from rag.store import vectors
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,11 @@ def collect(sources, max_bytes: int) -> tuple[list[Document], list[tuple[str, st
     return unique, skipped
 
 
-def _settings(config: Config) -> dict:
-    return {"model": config.model, "encoding": config.encoding,
+def index_settings(config: Config) -> dict:
+    """What an index's vectors depend on: a change here means re-embedding everything."""
+    from rag.ingest.terms import TOKENIZER_ID
+
+    return {"model": config.model, "encoding": config.encoding, "tokenizer": TOKENIZER_ID,
             "chunking": {"max_tokens": config.max_tokens, "min_tokens": config.min_tokens,
                          "overlap": config.overlap}}
 
@@ -94,10 +98,10 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
     docs, skipped = collect(sources, int(config.max_file_mb * 2**20))
     if not docs:
         raise IngestError("nothing to index: " + ("; ".join(r for _, r in skipped) or "no supported files found"))
-    settings = _settings(config)
+    settings = index_settings(config)
     if embedder is None:
         # ONNX when exported (length-sorted batches, same vectors as torch, ~3.6x faster; see BENCHMARKS.md)
-        from .embed import make_query_embedder
+        from rag.embed.registry import make_query_embedder
 
         embedder = make_query_embedder(config)
 
@@ -157,10 +161,9 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
         index = vectors.build(matrix)
         n_embedded = sum(len(chunks) for _, chunks in todo)
 
-        from .lexical import LexicalIndex
+        from rag.store.lexical import LexicalIndex
 
-        gen_lex = f"lexical-{int(time.time() * 1000):x}"
-        LexicalIndex.build([c.text for c in all_chunks]).save(out / gen_lex)
+        lexical = LexicalIndex.build([c.text for c in all_chunks])
         manifest = {
             **settings,
             "dim": dim,
@@ -172,11 +175,10 @@ def build_index(sources, out=None, config: Config | None = None, embedder=None, 
                            "source_path": d.source_path, "paragraphs": len(d.paragraphs)} for d in docs],
             "counts": {"documents": len(docs), "paragraphs": sum(len(d.paragraphs) for d in docs),
                        "chunks": len(all_chunks)},
-            "extra_files": {"lexical": {"name": gen_lex}},
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        manifest = store.save(out, manifest, all_chunks, docs, matrix, lambda fn: vectors.write(index, fn),
-                              sentence_matrix, offsets)
+        manifest = store.save(out, manifest, all_chunks, docs, matrix, sentence_matrix, offsets,
+                              faiss_writer=lambda fn: vectors.write(index, fn), lexical_writer=lexical.save)
     return BuildReport(out, len(docs), len(all_chunks), n_embedded, len(all_chunks) - n_embedded, tuple(added),
                        tuple(changed), tuple(removed), tuple(skipped), time.perf_counter() - t0, manifest)
 
@@ -190,3 +192,23 @@ def _previous(out: Path, settings: dict):
     m = data.manifest
     same = all(m.get(k) == v for k, v in settings.items())
     return data if same else None
+
+
+def ensure_bundled_index(config: Config, embedder=None) -> store.IndexData:
+    """Load the bundled article's index, (re)building it when missing, stale, damaged or built
+    with other settings: it is ours to rebuild, unlike a user's index."""
+    from rag.ingest.formats import load_bundled
+
+    path = config.resolved_index_dir
+    doc = load_bundled()
+    try:
+        data = store.load(path)
+        fresh = data.manifest.get("content_hash") == store.sources_hash([doc]) and all(
+            data.manifest.get(k) == v for k, v in index_settings(config).items())
+        if fresh:
+            return data
+    except RagError:
+        pass
+    build_index([doc], path, config, embedder=embedder, incremental=False)
+    return store.load(path)
+

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .document import Document
-from .sentences import split_spans
-from .tokens import ENCODINGS, get_encoding
+from rag.ingest.document import Document
+from rag.ingest.sentences import split_spans
+from rag.ingest.tokens import ENCODINGS, get_encoding
 
 # MiniLM truncates at 256 word pieces. cl100k tokens run ~1.1-1.3 word pieces on English prose,
 # so 180 tokens keeps every chunk whole inside the model's window with a safety margin.
 DEFAULT_MAX_TOKENS = 180
 # Paragraphs are the unit users cite, so a chunk is normally one paragraph; only a group shorter
 # than this keeps absorbing the next paragraph (a one-line paragraph embeds poorly on its own).
-DEFAULT_MIN_TOKENS = 80  # chosen on both gold sets (README, Evaluation): 0/30/50/80 compared
+DEFAULT_MIN_TOKENS = 80  # chosen on both gold sets (eval/reports/fusion_study.md): 0/50/80 compared
 
 
 @dataclass(frozen=True)

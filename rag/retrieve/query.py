@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .lexical import tokenize
+from rag.ingest.terms import tokenize
 
 MAX_QUERY_CHARS = 2000  # longer input is cut: MiniLM reads ~256 word pieces anyway
 NAME_WEIGHT = 2.0  # capitalised words and quoted phrases: the exact terms users expect matched

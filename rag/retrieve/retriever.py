@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import fusion, store
-from .config import Config
-from .errors import IndexCorruptedError, RagError
-from .query import prepare
+from rag.config import Config
+from rag.errors import IndexCorruptedError
+from rag.retrieve import fusion
+from rag.retrieve.query import prepare
+from rag.store import disk as store
+from rag.types import Mode, Passage
 
 CANDIDATES = 50  # per ranker, before fusion; fusion only re-orders what either ranker found
 # Hybrid scoring, chosen on eval/gold.jsonl and checked on eval/gold2.jsonl (README, "Evaluation";
@@ -21,29 +22,6 @@ CANDIDATES = 50  # per ranker, before fusion; fusion only re-orders what either 
 FUSION_W_DENSE = 0.4
 FUSION_BM25_HALF = 32.0
 SENTENCE_WEIGHT = 0.5
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk. ``text == document.text[start:end]``; ``paragraphs`` are 1-based ¶ numbers."""
-
-    text: str
-    score: float
-    doc_id: str
-    title: str
-    paragraphs: tuple[int, ...]
-    start: int
-    end: int
-    chunk_id: int = -1
-    dense_score: float = 0.0
-    lexical_score: float = 0.0
-    pages: tuple[int, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """``"¶4–5"`` style label."""
-        p = self.paragraphs
-        return f"¶{p[0]}" if len(p) == 1 else f"¶{p[0]}–{p[-1]}"
 
 
 class Retriever:
@@ -68,11 +46,13 @@ class Retriever:
         if path is not None:
             config = config.replace(index_dir=Path(path))
         if embedder is None:
-            from .embed import make_query_embedder
+            from rag.embed.registry import make_query_embedder
 
             embedder = make_query_embedder(config, config.resolved_index_dir)  # lazy: loads on first use
         if config.is_bundled:
-            data = ensure_bundled(config, embedder)
+            from rag.store.indexer import ensure_bundled_index
+
+            data = ensure_bundled_index(config, embedder)
         else:
             data = store.load(config.resolved_index_dir)
             store.check_compatible(data.manifest, config.model, data.path)
@@ -87,7 +67,7 @@ class Retriever:
     def embedder(self):
         with self._lock:
             if self._embedder is None:
-                from .embed import make_query_embedder
+                from rag.embed.registry import make_query_embedder
 
                 self._embedder = make_query_embedder(self.config, self.data.path)
         return self._embedder
@@ -96,7 +76,7 @@ class Retriever:
     def faiss_index(self):
         with self._lock:
             if self._faiss is None:
-                from . import vectors
+                from rag.store import vectors
 
                 try:
                     self._faiss = vectors.read(str(self.data.file("faiss")))
@@ -111,7 +91,7 @@ class Retriever:
     def lexical(self):
         with self._lock:
             if self._lexical is None:
-                from .lexical import LexicalIndex
+                from rag.store.lexical import LexicalIndex
 
                 path = self.data.file("lexical")
                 try:
@@ -121,17 +101,16 @@ class Retriever:
         return self._lexical
 
     # -- search ----------------------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None, mode: str | None = None, history=None) -> list[Passage]:
-        """Top-``k`` passages for ``query``, best first. ``mode``: "hybrid" (default), "dense", "lexical".
+    def search(self, query: str, k: int | None = None, mode: Mode | str | None = None,
+               history=None) -> list[Passage]:
+        """Top-``k`` passages for ``query``, best first. ``mode``: a ``Mode`` or its name (default hybrid).
 
         ``history``: earlier (question, answer) turns; the last question is folded into the query.
         """
         k = self.config.k if k is None else k
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be greater than 0. Currently, k is {k}")
-        mode = mode or self.config.mode
-        if mode not in ("hybrid", "dense", "lexical"):
-            raise ValueError(f"mode must be 'hybrid', 'dense' or 'lexical'. Currently, mode is {mode!r}")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer. Currently, k is {k!r}")
+        mode = Mode.from_str(mode or self.config.mode)
         q = prepare(query, history)
         n = len(self.data.chunks)
         cand: set[int] = set()
@@ -146,7 +125,7 @@ class Retriever:
             if q.history_text:
                 qvec = qvec + 0.5 * self.query_vector(q.history_text)
                 qvec = (qvec / np.linalg.norm(qvec)).astype(np.float32)
-            from . import vectors
+            from rag.store import vectors
 
             _, ids = vectors.search(self.faiss_index, qvec, min(n, max(CANDIDATES, k)))
             cand.update(int(i) for i in ids)
@@ -172,7 +151,7 @@ class Retriever:
         """The optional cross-encoder stage (``Config.reranker``), loaded on first use."""
         with self._lock:
             if self._reranker is None and self.config.reranker:
-                from .rerank import CrossEncoderReranker
+                from rag.retrieve.rerank import CrossEncoderReranker
 
                 self._reranker = CrossEncoderReranker(self.config.reranker)
         return self._reranker
@@ -193,7 +172,7 @@ class Retriever:
     def sentences(self, row: int) -> list[tuple[int, int, int]]:
         """(start, end, paragraph) of chunk ``row``'s sentences; row i of ``sentence_vectors(row)``."""
         c = self.data.chunks[row]
-        from .chunking import chunk_sentences
+        from rag.ingest.chunking import chunk_sentences
 
         return chunk_sentences(self.data.documents[c.doc_id], c)
 
@@ -211,24 +190,3 @@ class Retriever:
         doc = self.data.documents[c.doc_id]
         pages = tuple(sorted({doc.paragraph(p).page for p in c.paragraphs if doc.paragraph(p).page}))
         return Passage(c.text, score, c.doc_id, doc.title, c.paragraphs, c.start, c.end, row, dense, lex, pages)
-
-
-def ensure_bundled(config: Config, embedder=None) -> store.IndexData:
-    """Load the bundled article's index, (re)building it when missing, stale, damaged or built
-    with other settings: it is ours to rebuild, unlike a user's index."""
-    from .indexer import _settings, build_index
-    from .ingest import load_bundled
-
-    path = config.resolved_index_dir
-    doc = load_bundled()
-    try:
-        data = store.load(path)
-        fresh = data.manifest.get("content_hash") == store.sources_hash([doc]) and all(
-            data.manifest.get(k) == v for k, v in _settings(config).items())
-        if fresh:
-            return data
-    except RagError:
-        pass
-    build_index([doc], path, config, embedder=embedder, incremental=False)
-    return store.load(path)
-

@@ -1,17 +1,20 @@
-"""Answer generators. Each has ``name`` and one method, ``generate``, returning a draft answer
-with [¶N] markers; ``rag.citations.validate`` then checks every marker, whatever wrote it."""
+"""Answer generators. A ``Generator`` has a ``name`` and one method, ``generate``, returning a draft
+answer with [¶N] markers; ``rag.answer.citations.validate`` then checks every marker, whatever wrote it.
+Generators are created by name through ``rag.answer.registry.GENERATORS``."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from . import prompts
-from .lexical import tokenize
-from .query import prepare
-from .sentences import split_spans
+from rag.answer import prompts
+from rag.answer.llm import ChatModel
+from rag.ingest.sentences import split_spans
+from rag.ingest.terms import tokenize
+from rag.retrieve.query import prepare
 
 MAX_SENTENCES = 3
 # A sentence joins the best one when it scores at least this share of the best score:
@@ -24,6 +27,15 @@ W_DENSE = 0.5  # sentence score = W_DENSE * cosine + (1 - W_DENSE) * weighted wo
 class Draft:
     text: str
     evidence: float = 1.0  # extractive: best sentence score (used for abstention); LLMs: 1.0
+
+
+class Generator(Protocol):
+    """What the assistant needs of a generator: a name and a draft for the question. A generator
+    that streams also accepts ``on_token`` and ``cancel`` keywords (see ``LLMGenerator.generate``)."""
+
+    name: str
+
+    def generate(self, question: str, passages, documents, history=None) -> Draft: ...
 
 
 @dataclass(frozen=True)
@@ -110,9 +122,9 @@ class ExtractiveGenerator:
 
 class LLMGenerator:
     """Any chat model (in-process llama.cpp or an OpenAI-compatible server), prompted with the
-    numbered paragraphs from ``rag.prompts``."""
+    numbered paragraphs from ``rag.answer.prompts``."""
 
-    def __init__(self, name: str, model, max_tokens: int = 200):
+    def __init__(self, name: str, model: ChatModel, max_tokens: int = 200):
         self.name = name
         self.model = model
         self.max_tokens = max_tokens
@@ -134,26 +146,30 @@ class LLMGenerator:
             text = self.model.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
                                        on_text=on_text, cancel=cancel)
         if not isinstance(text, str) or not text.strip():
-            from .errors import GeneratorError
+            from rag.errors import GeneratorError
 
             raise GeneratorError(f"{self.name} backend returned an empty answer")
         return Draft(text.strip())
 
 
-def make(name: str, config, embedder):
-    """The generator called ``name`` under ``config``. ``make("extractive", cfg, emb).name``"""
-    if name == "extractive":
-        return ExtractiveGenerator(embedder)
-    if name == "local":
-        from .llm import LocalLLM
+def extractive(config, embedder) -> ExtractiveGenerator:
+    """Factory registered as "extractive" (``rag.answer.registry``)."""
+    return ExtractiveGenerator(embedder)
 
-        return LLMGenerator("local", LocalLLM(getattr(config, "model_path", None), n_threads=config.n_threads))
-    if name == "openai":
-        if not config.openai_base_url:
-            raise ValueError("generator 'openai' needs a base URL: set --openai-base-url or OPENAI_BASE_URL "
-                             "(e.g. http://127.0.0.1:11434/v1 for Ollama)")
-        from .llm import OpenAIChat
 
-        return LLMGenerator("openai", OpenAIChat(config.openai_base_url, config.openai_model,
-                                                 config.openai_api_key, config.timeout))
-    raise ValueError(f"generator must be 'extractive', 'local' or 'openai'. Currently, generator is {name!r}")
+def local(config, embedder) -> LLMGenerator:
+    """Factory registered as "local": llama.cpp in this process."""
+    from rag.answer.llm import LocalLLM
+
+    return LLMGenerator("local", LocalLLM(getattr(config, "model_path", None), n_threads=config.n_threads))
+
+
+def openai(config, embedder) -> LLMGenerator:
+    """Factory registered as "openai": any OpenAI-compatible chat endpoint."""
+    if not config.openai_base_url:
+        raise ValueError("generator 'openai' needs a base URL: set --openai-base-url or OPENAI_BASE_URL "
+                         "(e.g. http://127.0.0.1:11434/v1 for Ollama)")
+    from rag.answer.llm import OpenAIChat
+
+    return LLMGenerator("openai", OpenAIChat(config.openai_base_url, config.openai_model,
+                                             config.openai_api_key, config.timeout))

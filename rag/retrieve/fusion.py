@@ -43,7 +43,6 @@ def minmax(dense: np.ndarray, lexical: np.ndarray, w_dense: float = 0.6) -> np.n
     return w_dense * mm(dense) + (1 - w_dense) * mm(lexical)
 
 
-METHODS = {"rrf": rrf, "linear": linear, "minmax": minmax}
 
 
 def with_sentences(fused: np.ndarray, best_sentence: np.ndarray, weight: float = 0.5) -> np.ndarray:

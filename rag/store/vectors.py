@@ -20,7 +20,7 @@ def _faiss():
     try:
         import faiss
     except ImportError:
-        from .errors import MissingDependencyError
+        from rag.errors import MissingDependencyError
 
         raise MissingDependencyError("vector search needs FAISS: pip install faiss-cpu") from None
     return faiss
@@ -61,7 +61,7 @@ def read(filename: str):
     faiss.omp_set_num_threads(1)
     index = faiss.read_index(filename)
     if hasattr(index, "hnsw"):
-        index.hnsw.efSearch = HNSW_EF_SEARCH  # not persisted by FAISS
+        index.hnsw.efSearch = HNSW_EF_SEARCH  # FAISS persists it; set again so a changed constant applies
     return index
 
 

@@ -1,46 +1,13 @@
-"""BM25 lexical index (bm25s) over the same chunks as the dense index, with our own tokenizer so
-queries and documents are normalised the same way everywhere."""
+"""BM25 lexical index (bm25s) over the same chunks as the dense index, tokenized by
+``rag.ingest.terms`` so queries and documents are normalised the same way everywhere."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 
-# Common English function words: they match everywhere and only add noise to BM25.
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being below
-between both but by can could did do does doing down during each few for from further had has have
-having he her here hers herself him himself his how i if in into is it its itself just me more most
-my myself no nor not now of off on once only or other our ours ourselves out over own same she should
-so some such than that the their theirs them themselves then there these they this those through to
-too under until up very was we were what when where which while who whom why will with would you your
-yours yourself yourselves say said says tell told according article
-""".split())
-_WORD = re.compile(r"[^\W_]+(?:[’'][^\W_]+)*", re.UNICODE)
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper (plurals, -ing, -ed). ``stem("sanctions") == "sanction"``"""
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            return word[: -len(suffix)] + repl
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased, accent-folded, stemmed content words. ``tokenize("Antonov's appointment")``
-    gives ``["antonov", "appointment"]``."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    out = []
-    for w in _WORD.findall(text):
-        w = re.sub(r"[’']s$", "", w).replace("’", "'")
-        if w not in STOPWORDS and len(w) > 1:
-            out.append(stem(w))
-    return out
+from rag.ingest.terms import tokenize
 
 
 def _bm25s():

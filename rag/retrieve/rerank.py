@@ -30,17 +30,20 @@ class CrossEncoderReranker:
     def model(self):
         with self._lock:
             if self._model is None:
+                from rag.embed.base import offline_hub
+
+                offline_hub()
                 try:
                     from sentence_transformers import CrossEncoder
                 except ImportError:
-                    from .errors import MissingDependencyError
+                    from rag.errors import MissingDependencyError
 
                     raise MissingDependencyError("reranking needs sentence-transformers: "
                                                  "pip install sentence-transformers") from None
                 try:
                     self._model = CrossEncoder(self.model_name, device="cpu", local_files_only=True)
                 except OSError as exc:
-                    from .errors import RagError
+                    from rag.errors import RagError
 
                     raise RagError(f"cannot load cross-encoder {self.model_name!r} offline ({exc}); "
                                    "give a local path to a downloaded model") from None

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
-from .embed import Embedder, resolve_model
-from .errors import MissingDependencyError, RagError
+from rag.config import DEFAULT_MODEL
+from rag.embed.base import Embedder, offline_hub, resolve_model
+from rag.errors import MissingDependencyError, RagError
 
 EXPORT_VERSION = 1  # bump when the export recipe changes: older exports are then ignored
 OPSET = 17
@@ -142,9 +142,7 @@ def export_onnx(model_name_or_path: str = DEFAULT_MODEL, out_dir=None, quantize:
 
 def _export_into(model: str, out: Path) -> None:
     """Load the sentence-transformers model, export its transformer, save tokenizer and metadata."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    offline_hub()
     import warnings
 
     import torch
@@ -250,7 +248,7 @@ class OnnxEmbedder(Embedder):
                 if path is None or not (path / META_FILE).is_file():
                     if not self.export:
                         raise _export_deps_error() if not can_export() else RagError(
-                            f"no ONNX export of {self.name}; run rag.onnx_embed.export_onnx({self.name!r})")
+                            f"no ONNX export of {self.name}; run rag.embed.onnx.export_onnx({self.name!r})")
                     import sys
 
                     print(f"ragqa: exporting {self.name} to ONNX, once (later runs start without torch)",

@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-from .document import Document, Paragraph
-from .errors import IngestError
+from rag.errors import IngestError
+from rag.ingest.document import Document, Paragraph
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 CORE = {"dc": "http://purl.org/dc/elements/1.1/", "dcterms": "http://purl.org/dc/terms/",

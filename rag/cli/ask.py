@@ -1,17 +1,31 @@
-"""Subcommands beyond index/search: ask, chat, eval. Registered by ``rag.cli``."""
+"""``ragqa ask``: answer a question with cited paragraphs, the supporting quote highlighted."""
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 
+from rag.cli.common import (
+    BOLD,
+    DIM,
+    YELLOW,
+    add_retrieval_flags,
+    color,
+    config_from_args,
+    style,
+)
+from rag.types import MARKER
 
-def register(sub, common, config_of, style, print_passages) -> None:
+
+def add_parser(sub) -> None:
+    from rag.answer.registry import GENERATORS
+
     s = sub.add_parser("ask", help="answer a question with cited paragraphs")
     s.add_argument("question", nargs="?")
-    common(s)
-    s.add_argument("--generator", choices=["extractive", "local", "openai"], help="answer generator (default extractive)")
+    add_retrieval_flags(s)
+    s.add_argument("--generator", choices=GENERATORS.names(),
+                   help="answer generator (default extractive): "
+                        + "; ".join(f"{e.name}: {e.help}" for e in GENERATORS))
     s.add_argument("--openai-base-url", dest="openai_base_url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
     s.add_argument("--openai-model", dest="openai_model", help="model name for the openai generator")
     s.add_argument("--timeout", type=float, help="seconds before the openai backend is given up (default 30)")
@@ -20,24 +34,15 @@ def register(sub, common, config_of, style, print_passages) -> None:
                    help="GGUF model file for the local generator (or set RAGQA_MODEL_PATH; default SmolLM2-135M)")
     s.add_argument("--json", action="store_true", help="print the answer as JSON")
     s.add_argument("--show-prompt", action="store_true", help="print the LLM prompt templates and exit")
-    s.set_defaults(func=lambda args: cmd_ask(args, config_of, style))
-
-    for module in ("ui.cli", "rag.evaluation.cli"):
-        try:
-            mod = __import__(module, fromlist=["add_parser"])
-        except ImportError:
-            continue
-        mod.add_parser(sub)
+    s.set_defaults(func=run)
 
 
-def highlight(paragraph: str, quotes, style) -> str:
+def highlight(paragraph: str, quotes) -> str:
     """The paragraph with each verbatim quote in ``quotes`` in bold yellow on a terminal; plain text
-    (no markup at all) otherwise. ``highlight("A. B.", ["B."], style)``"""
-    from .cli import BOLD, YELLOW, _color
-
+    (no markup at all) otherwise. ``highlight("A. B.", ["B."])``"""
     if isinstance(quotes, str):
         quotes = [quotes]
-    if not _color():
+    if not color():
         return paragraph
     spans = sorted({(i, i + len(q)) for q in quotes if q and (i := paragraph.find(q)) >= 0})
     out, pos = [], 0
@@ -51,33 +56,33 @@ def highlight(paragraph: str, quotes, style) -> str:
     return "".join(out) + paragraph[pos:]
 
 
-def cmd_ask(args, config_of, style) -> int:
+def run(args) -> int:
     if args.show_prompt:
-        from .prompts import show
+        from rag.answer.prompts import show
 
         print(show())
         return 0
     if not args.question:
         raise ValueError("question is missing: ragqa ask \"your question\"")
-    from .assistant import Assistant
-    from .query import MAX_QUERY_CHARS
+    from rag.answer.assistant import Assistant
+    from rag.retrieve.query import MAX_QUERY_CHARS
 
-    config = config_of(args)
+    config = config_from_args(args)
     assistant = Assistant.load(config=config)
     ans = assistant.ask(args.question, k=config.k)
     if args.json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
         return 0
     if ans.notice:
-        print(style(f"note: {ans.notice}", "\033[33m"), file=sys.stderr)
+        print(style(f"note: {ans.notice}", YELLOW), file=sys.stderr)
     length = len(" ".join(args.question.split()))
     if length > MAX_QUERY_CHARS:
         print(f"note: the question has {length:,} characters; only the first {MAX_QUERY_CHARS:,} were used",
               file=sys.stderr)
-    print(re.sub(r"\[(?:[^\[\]]*?\s)?¶\d+\]", lambda m: style(m.group(0), "\033[1m"), ans.text))
+    print(MARKER.sub(lambda m: style(m.group(0), BOLD), ans.text))
     print()
     if ans.abstained:
-        print(style("Closest passages, for you to check:", "\033[2m"))
+        print(style("Closest passages, for you to check:", DIM))
         for p in ans.passages[:3]:
             print(f"  {p.doc_id} {p.label} (score {p.score:.2f}): {p.text[:300]}")
         return 0
@@ -89,6 +94,6 @@ def cmd_ask(args, config_of, style) -> int:
         c = cs[0]
         page = f", p.{c.page}" if c.page else ""
         marker = f"[{doc_id} ¶{num}]" if multi else f"[¶{num}]"  # as in the answer text
-        print(style(f"{marker} {c.title}{page}", "\033[1m"))
-        print(f"  {highlight(c.paragraph_text, [x.quote for x in cs], style)}\n")
+        print(style(f"{marker} {c.title}{page}", BOLD))
+        print(f"  {highlight(c.paragraph_text, [x.quote for x in cs])}\n")
     return 0
