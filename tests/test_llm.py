@@ -224,8 +224,8 @@ def test_model_path_errors_name_the_file(tmp_path):
 
 
 def test_model_path_from_environment_and_cli(tmp_path, monkeypatch):
-    from rag.config import Config
     from rag.answer.registry import GENERATORS
+    from rag.config import Config
 
     monkeypatch.setenv("RAGQA_MODEL_PATH", smollm2_path())
     config = Config.from_env()

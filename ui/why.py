@@ -25,8 +25,8 @@ def claims(text: str, citations) -> list[tuple[str, str, float, str]]:
     """(claim, where, support score, quote) for each sentence of an answer, ``where`` being the
     paragraphs it cites."""
     from rag.answer.citations import best_sentence, strip_markers
-    from rag.types import MARKER
     from rag.ingest.sentences import split
+    from rag.types import MARKER
 
     index = render.cite_index(citations)
     out = []
@@ -87,8 +87,8 @@ def unknown_names(assistant, question: str) -> list[str]:
 def suggestion(assistant, answer, labels) -> tuple[str, object] | None:
     """A question about the closest passages that the assistant answers with a citation (asked to
     check), preferring ones sharing words with the original question: (question, answer) or None."""
-    from rag.ingest.terms import tokenize
     from rag.ingest.sentences import split
+    from rag.ingest.terms import tokenize
 
     from .examples import about_question, answers, questions_from_sentence
 
