@@ -8,7 +8,7 @@ CSS = """
 .rq-header h1 { font-size: 1.45rem; margin: 0.1rem 0 0.1rem; line-height: 1.25; }
 .rq-header .rq-sub { color: var(--body-text-color); opacity: 0.7; font-size: 0.92rem; }
 
-#rq-chat { height: calc(100vh - 330px) !important; min-height: 340px; }
+#rq-chat { height: calc(100vh - 420px) !important; min-height: 340px; }  /* leaves room for the examples and Add documents */
 #rq-chat .rq-answer { line-height: 1.55; }
 .rq-text, .rq-abstain { margin-bottom: 0.4rem; }
 .rq-abstain { font-weight: 600; color: #9a3412; }
