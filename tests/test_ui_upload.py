@@ -6,7 +6,6 @@ the served assistant exactly as they were; the bundled article's index is never 
 from __future__ import annotations
 
 import hashlib
-import zipfile
 
 import pytest
 
