@@ -42,6 +42,7 @@ class Config:
     openai_api_key: str | None = None
     timeout: float = 30.0  # seconds, for the openai backend
     n_threads: int = 2  # llama.cpp threads for the local generator
+    model_path: Path | None = None  # GGUF file for the local generator (None: the bundled SmolLM2-135M)
     max_file_mb: float = 25.0
     # "stored": sentence vectors embedded at build time, kept as float16 and memory-mapped; "query":
     # embedded at query time for the chunks a query re-scores (faster build, smaller index, slower

@@ -47,3 +47,7 @@ class IndexDirError(RagError):
 
 class DocumentNotFoundError(RagError, LookupError):
     """No document with that id in the index."""
+
+
+class AnswerCancelled(RagError):
+    """The caller cancelled an answer in progress (``Assistant.ask(..., cancel=event)``)."""

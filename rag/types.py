@@ -87,6 +87,10 @@ class Answer:
     generator: str = "extractive"
     notice: str | None = None  # e.g. "openai backend timed out; answered extractively"
     timings: dict = field(default_factory=dict, compare=False)  # seconds: retrieve, generate, total
+    # Why the answer abstained, machine-readable: "no_relevant_passage", "low_support",
+    # "unknown_name", "answer_type" or "model_unsupported"; None when it answered.
+    abstain_reason: str | None = None
+    removed_claims: tuple[str, ...] = ()  # claims citation validation removed from the draft
 
     def to_dict(self) -> dict:
         d = asdict(self)

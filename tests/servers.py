@@ -116,3 +116,72 @@ class StaticHTTPServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+
+
+class StreamingChatServer:
+    """An OpenAI-compatible ``/chat/completions`` that streams ``reply`` word by word, ``delay``
+    seconds apart (``"stream": true``), or returns it whole. It records each request and whether
+    the client hung up before the stream ended (``hung_up``): what Stop must cause.
+
+    >>> with StreamingChatServer("He left [¶2].", 0.2) as srv: OpenAIChat(srv.base_url, "m")  # doctest: +SKIP
+    """
+
+    def __init__(self, reply: str, delay: float = 0.2) -> None:
+        import json
+        import time
+
+        server = self
+        self.reply, self.delay = reply, delay
+        self.requests: list[dict] = []
+        self.hung_up = threading.Event()
+        self.finished = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                server.requests.append(body)
+                words = server.reply.split(" ")
+                if not body.get("stream"):
+                    data = json.dumps({"choices": [{"message": {"role": "assistant", "content": server.reply}}]})
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data.encode())))
+                    self.end_headers()
+                    self.wfile.write(data.encode())
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    for i, w in enumerate(words):
+                        piece = w if i == 0 else " " + w
+                        chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                        time.sleep(server.delay)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                    server.finished.set()
+                except (BrokenPipeError, ConnectionResetError):
+                    server.hung_up.set()
+                self.close_connection = True
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> StreamingChatServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()

@@ -17,6 +17,7 @@ from rag.config import Config
 from rag.store.indexer import build_index
 
 RAGQA = str(Path(sys.executable).with_name("ragqa"))
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args, timeout=120):
@@ -140,7 +141,23 @@ def test_ask_text_output_shows_citation_and_quote(fake_models, fake_embedder, no
     assert main(["ask", "Why do dogs bark at night?", "--index", str(tmp_path / "idx"), "--model", "fake"]) == 0
     out = capsys.readouterr().out
     assert "[dogs ¶1]" in out
-    assert "**Dogs bark loudly at strangers who come near the house at night.**" in out
+    assert "  Dogs bark loudly at strangers who come near the house at night.\n" in out
+    assert "**" not in out and "\033[" not in out  # plain text when stdout is not a terminal
+
+
+def test_ask_prints_each_cited_paragraph_once(fake_models, fake_embedder, tmp_path, capsys):
+    """Two sentences of one paragraph both cited: the paragraph is printed once."""
+    src = tmp_path / "notes"
+    src.mkdir()
+    (src / "dogs.txt").write_text("Dogs bark loudly at strangers at night. Dogs bark loudly at cats at night.",
+                                  encoding="utf-8")
+    build_index([src], tmp_path / "idx", Config(model="fake"), embedder=fake_embedder)
+    assert main(["ask", "Why do dogs bark loudly at night?", "--index", str(tmp_path / "idx"), "--model",
+                 "fake"]) == 0
+    out = capsys.readouterr().out
+    answer, sources = out.split("\n\n", 1)
+    assert answer.count("[¶1]") == 2  # both sentences cited
+    assert sources.count("[¶1]") == 1 and sources.count("Dogs bark loudly at strangers") == 1
 
 
 def test_ask_without_question_exits_2(capsys):
@@ -159,3 +176,30 @@ def test_search_json_bundled_top3_has_sanctions_passage(capsys, monkeypatch, bun
     assert len(hits) == 3
     assert any("EU sanctions list" in h["text"] for h in hits)
     assert all(h["doc_id"] == "rusi-2017-02-22-us-russia-reset" for h in hits)
+
+
+@pytest.mark.slow
+def test_ask_on_a_terminal_uses_ansi_styles():
+    """Through a real pseudo-terminal: the quote is bold yellow, markers bold, no Markdown."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGQA_") and k != "NO_COLOR"}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", "Why might Antonov's appointment matter?"],
+                            stdout=slave, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=300)
+    os.close(master)
+    out = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, proc.stderr.read()
+    assert "\033[1m\033[33m" in out and "he is on the EU sanctions list" in out  # BOLD + YELLOW quote
+    assert "\033[1m[¶25]\033[0m" in out and "**" not in out

@@ -263,6 +263,8 @@ def test_unsupported_llm_claims_abstain_with_notice(bundled_assistant):
         ans = _fallback_assistant(bundled_assistant, server.base_url).ask(ANTONOV)
     assert ans.abstained and ans.text == ABSTAIN and ans.citations == ()
     assert NO_SUPPORT.match(ans.notice)
+    assert ans.abstain_reason == "model_unsupported"
+    assert ans.removed_claims == ("Antonov was born on the Moon.",)
 
 
 def test_fallback_when_server_trickles_headers(bundled_assistant):
@@ -281,3 +283,82 @@ def test_fallback_when_server_trickles_headers(bundled_assistant):
     worker.join(30)  # the server is closed now: the request errors out and the thread ends
     assert finished, f"Assistant.ask with timeout={TIMEOUT:g} s was still waiting after {TIMEOUT + SLACK:g} s"
     assert result["answer"].notice and "timed out" in result["answer"].notice
+
+
+# -- streaming, cancelling, and why an answer abstained --------------------------------------------
+
+def test_streamed_openai_draft_goes_through_the_same_validation(bundled_assistant):
+    """A streamed draft with one supported and one unsupported claim: the tokens arrive one by one,
+    then validation keeps the supported claim and reports the removed one."""
+    from tests.servers import StreamingChatServer
+
+    reply = ("Antonov is on the EU sanctions list [¶25]. Antonov was born on the Moon [¶25].")
+    with StreamingChatServer(reply, delay=0.02) as server:
+        assistant = _fallback_assistant(bundled_assistant, server.base_url)
+        drafts = []
+        ans = assistant.ask(ANTONOV, on_token=drafts.append)
+    assert len(drafts) >= 10 and drafts[-1] == reply
+    assert all(b.startswith(a) for a, b in zip(drafts, drafts[1:]))  # each draft extends the previous one
+    assert not ans.abstained and ans.notice is None
+    assert_well_formed(ans)
+    assert ans.text == "Antonov is on the EU sanctions list [¶25]."
+    assert ans.removed_claims == ("Antonov was born on the Moon.",)
+
+
+def test_cancel_stops_the_stream_and_the_server(bundled_assistant):
+    from rag.errors import AnswerCancelled
+    from tests.servers import StreamingChatServer
+
+    cancel = threading.Event()
+    with StreamingChatServer("Antonov is on the EU sanctions list [¶25]. " * 20, delay=0.05) as server:
+        assistant = _fallback_assistant(bundled_assistant, server.base_url)
+
+        def on_token(draft):
+            if len(draft.split()) >= 5:
+                cancel.set()
+
+        with pytest.raises(AnswerCancelled):
+            assistant.ask(ANTONOV, on_token=on_token, cancel=cancel)
+        assert server.hung_up.wait(10) and not server.finished.is_set()
+
+
+@pytest.mark.parametrize("question, reason", [
+    ("What did Rex Tillerson say about Russia?", "unknown_name"),
+    ("What is the capital of Australia?", "no_relevant_passage"),
+    ("How many ships did Russia send?", "answer_type"),
+], ids=["unknown-name", "nothing-relevant", "no-number"])
+def test_abstentions_say_why(bundled_assistant, question, reason):
+    ans = bundled_assistant.ask(question)
+    assert ans.abstained and ans.abstain_reason == reason, (ans.abstain_reason, ans.text)
+
+
+def test_answers_have_no_abstain_reason(bundled_assistant):
+    ans = bundled_assistant.ask(ANTONOV)
+    assert not ans.abstained and ans.abstain_reason is None and ans.removed_claims == ()
+
+
+class TestStreamingLocal:
+    def test_local_streams_into_the_answer(self, bundled_assistant):
+        """SmolLM2 in-process: ``on_token`` sees the draft grow token by token; the answer that
+        comes out is validated like any other."""
+        config = bundled_assistant.config.replace(generator="local")
+        assistant = Assistant(bundled_assistant.retriever, "local", config)
+        drafts = []
+        try:
+            ans = assistant.ask(KISLYAK, on_token=drafts.append)
+        finally:
+            assistant.generator.model.close()
+        assert len(drafts) >= 3 and all(b.startswith(a) for a, b in zip(drafts, drafts[1:]))
+        assert_well_formed(ans)
+        assert ans.generator == "local"
+
+
+def test_openai_streams_from_real_llama_server(llm_server, bundled_assistant):
+    config = bundled_assistant.config.replace(generator="openai", openai_base_url=llm_server.base_url,
+                                              openai_model=llm_server.model, timeout=600)
+    assistant = Assistant(bundled_assistant.retriever, "openai", config)
+    drafts = []
+    ans = assistant.ask(KISLYAK, on_token=drafts.append)
+    assert len(drafts) >= 3 and all(b.startswith(a) for a, b in zip(drafts, drafts[1:]))
+    assert_well_formed(ans)
+    assert ans.notice is None or NO_SUPPORT.match(ans.notice), ans.notice

@@ -30,8 +30,9 @@ class Assistant:
 def chat(tmp_path):
     from ui.chat import Chat
     from ui.feedback import FeedbackLog
+    from ui.live import Live
 
-    return Chat(Assistant(), FeedbackLog(tmp_path / "fb.jsonl"))
+    return Chat(Live(Assistant(), bundled=True, examples=()), FeedbackLog(tmp_path / "fb.jsonl"))
 
 
 @pytest.mark.parametrize("value, expected", [(None, None), ("", None), (3, 3), (3.0, 3), ("4", 4)])
@@ -58,7 +59,8 @@ def test_ask_api_returns_structured_fields(chat):
 
 def test_ask_api_abstention(chat):
     result = chat.ask_api("What is the capital of Australia?")
-    assert (result["answer"], result["abstained"], result["citations"], result["notice"]) == (ABSTAIN, True, [], None)
+    assert (result["answer"], result["abstained"], result["citations"], result["notice"]) == (
+        chat.live.labels.abstain, True, [], None)
 
 
 @pytest.mark.parametrize("k", [0, -3, 2.5, "many"])

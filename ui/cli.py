@@ -46,6 +46,17 @@ def add_parser(sub) -> None:
     s.add_argument("--auth", metavar="USER:PASS", help=f"require this login (or set {AUTH_ENV})")
     s.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback --host")
     s.add_argument("--feedback", metavar="FILE", help="feedback JSONL file (default ./feedback.jsonl)")
+    s.add_argument("--name", help='what to call the documents, e.g. "the HR handbook" (default: the title of a '
+                                  'single document, else "your documents (N)")')
+    s.add_argument("--read-only", action="store_true", help="no uploads: the index is never changed")
+    s.add_argument("--upload-index", metavar="DIR",
+                   help="where documents added in the chat go when serving the bundled article "
+                        "(default ~/.local/share/ragqa/uploads-index); with --index they go into that index")
+    s.add_argument("--model-path", dest="model_path", metavar="GGUF",
+                   help="GGUF model file for the local generator (or set RAGQA_MODEL_PATH; default SmolLM2-135M)")
+    s.add_argument("--openai-base-url", dest="openai_base_url",
+                   help="OpenAI-compatible endpoint for the openai generator (or set OPENAI_BASE_URL)")
+    s.add_argument("--openai-model", dest="openai_model", help="model name for the openai generator")
     s.set_defaults(func=cmd_chat)
 
 
@@ -80,18 +91,25 @@ def cmd_chat(args) -> int:
     from rag import Assistant
     from rag.config import Config
 
-    from .app import build, launch, warm
+    from .app import EXAMPLES, build, launch, warm
 
-    config = Config.from_env(index_dir=Path(args.index) if args.index else None, generator=args.generator, k=args.k)
+    config = Config.from_env(index_dir=Path(args.index) if args.index else None, generator=args.generator, k=args.k,
+                             model_path=Path(args.model_path) if args.model_path else None,
+                             openai_base_url=args.openai_base_url, openai_model=args.openai_model)
     print("ragqa chat: loading the index…", file=sys.stderr, flush=True)
     assistant = Assistant.load(config.index_dir, config=config)
-    secs = warm(assistant)
+    secs = warm(assistant, EXAMPLES[0] if config.is_bundled else "What is this about?")
     print(f"ragqa chat: warmed up in {secs:.1f} s", file=sys.stderr, flush=True)
-    demo = build(assistant, config, feedback_path=args.feedback)
+    uploads_to, note = upload_target(args, config, auth)
+    demo = build(assistant, config, feedback_path=args.feedback, name=args.name, uploads_to=uploads_to,
+                 upload_note=note, auth=auth is not None)
+    if uploads_to is not None:
+        print(f"ragqa chat: documents added in the chat go into {uploads_to}", file=sys.stderr, flush=True)
     import gc
 
     gc.freeze()  # the loaded model and app live until exit: keep them out of GC passes (and the final one)
-    launch(demo, host=args.host, port=args.port, share=args.share, auth=auth, prevent_thread_lock=True, quiet=True)
+    launch(demo, host=args.host, port=args.port, share=args.share, auth=auth, prevent_thread_lock=True, quiet=True,
+           max_file_mb=config.max_file_mb)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"ragqa chat: ready at http://{host}:{args.port}/ ({time.perf_counter() - t0:.1f} s after start; "
           "Ctrl+C to stop)", flush=True)
@@ -106,6 +124,25 @@ def cmd_chat(args) -> int:
     finally:
         demo.close()
     return 0
+
+
+def upload_target(args, config, auth) -> tuple:
+    """(index directory uploads go into, or None; a note for the page saying where or why not)."""
+    if args.read_only:
+        return None, "This server is read-only: documents cannot be added here."
+    if not is_loopback(args.host) and auth is None:
+        return None, ("Adding documents needs a login on a server other machines can reach "
+                      "(start it with --auth).")
+    if not config.is_bundled:
+        return config.resolved_index_dir, ""
+    from pathlib import Path
+
+    from .upload import default_upload_index
+
+    target = Path(args.upload_index).expanduser() if args.upload_index else default_upload_index()
+    return target, (f"Documents you add go into a separate index at {target}, which starts as a copy of this "
+                    f"article (ragqa rebuilds its own copy of the article). Reopen it with: "
+                    f"ragqa chat --index {target}")
 
 
 def main(argv=None) -> int:

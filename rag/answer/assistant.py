@@ -9,7 +9,7 @@ from rag.answer.citations import strip_markers, validate
 from rag.answer.generators import ExtractiveGenerator, Generator
 from rag.answer.registry import GENERATORS
 from rag.config import Config
-from rag.errors import GeneratorError
+from rag.errors import AnswerCancelled, GeneratorError
 from rag.retrieve.query import answer_type, clean, full_names, has_answer_type
 from rag.retrieve.retriever import Retriever
 from rag.types import ABSTAIN, Answer, Citation  # noqa: F401  (re-exported: ``from rag import Citation``)
@@ -64,23 +64,33 @@ class Assistant:
         return self.retriever.documents
 
     def ask(self, question: str, history=None, k: int | None = None,
-            generator: str | Generator | None = None) -> Answer:
-        """Answer ``question``; ``history`` is a list of earlier (question, answer) turns."""
+            generator: str | Generator | None = None, on_token=None, cancel=None) -> Answer:
+        """Answer ``question``; ``history`` is a list of earlier (question, answer) turns.
+
+        ``on_token(draft_so_far)`` is called as an LLM generator's draft streams in (before it is
+        validated); setting ``cancel`` (a ``threading.Event``) stops the answer with ``AnswerCancelled``.
+        """
         t0 = time.perf_counter()
         question = clean(question)
         gen = self.get_generator(generator) if generator else self.generator
         passages = tuple(self.retriever.search(question, k=k, history=history))
+        _check(cancel)
         t1 = time.perf_counter()
         docs = self.documents
         draft = self.extractive.generate(question, passages, docs, history)
         notice = None
-        if self._unknown_names(question) or draft.evidence < EVIDENCE_MIN or not self._typed(question, draft):
-            return self._abstain(question, passages, gen.name, t0, t1, notice)
+        reason = self._gate(question, draft)
+        if reason:
+            return self._abstain(question, passages, gen.name, t0, t1, notice, reason)
+        llm_used = False
         if gen is not self.extractive:
+            stream = {name: v for name, v in (("on_token", on_token), ("cancel", cancel)) if v is not None}
+            stream = stream if _streams(gen) else {}
             try:
-                llm_draft = gen.generate(question, passages, docs, history)
+                llm_draft = gen.generate(question, passages, docs, history, **stream)
+                llm_used = True
                 if _DECLINES.search(llm_draft.text):
-                    return self._abstain(question, passages, gen.name, t0, t1, None)
+                    return self._abstain(question, passages, gen.name, t0, t1, None, "model_unsupported")
                 checked = validate(llm_draft.text, passages, docs, auto_cite=True)
                 if not checked.citations:
                     notice = f"the {gen.name} model's answer had no claim supported by the retrieved paragraphs"
@@ -90,10 +100,22 @@ class Assistant:
         else:
             checked = validate(draft.text, passages, docs)
         if not checked.citations:
-            return self._abstain(question, passages, gen.name, t0, t1, notice)
+            return self._abstain(question, passages, gen.name, t0, t1, notice,
+                                 "model_unsupported" if llm_used else "low_support", checked.removed)
         t2 = time.perf_counter()
         return Answer(question, checked.text, checked.citations, passages, False, gen.name, notice,
-                      {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0})
+                      {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0},
+                      removed_claims=checked.removed)
+
+    def _gate(self, question: str, draft) -> str | None:
+        """Why the documents cannot answer (an ``Answer.abstain_reason``), or None when they may."""
+        if self._unknown_names(question):
+            return "unknown_name"
+        if draft.evidence < EVIDENCE_MIN:
+            return "no_relevant_passage"
+        if not self._typed(question, draft):
+            return "answer_type"
+        return None
 
     def _unknown_names(self, question: str) -> list[str]:
         """Full names in the question ("Rex Tillerson") with a word the documents never use:
@@ -107,10 +129,28 @@ class Assistant:
         kind = answer_type(question)
         return kind is None or has_answer_type(kind, strip_markers(draft.text), question)
 
-    def _abstain(self, question, passages, gen_name, t0, t1, notice) -> Answer:
+    def _abstain(self, question, passages, gen_name, t0, t1, notice, reason=None, removed=()) -> Answer:
         t2 = time.perf_counter()
         return Answer(question, ABSTAIN, (), passages, True, gen_name, notice,
-                      {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0})
+                      {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0},
+                      abstain_reason=reason, removed_claims=tuple(removed))
+
+
+def _streams(gen) -> bool:
+    """Whether ``gen.generate`` takes ``on_token``/``cancel`` (a registered generator may not)."""
+    import inspect
+
+    try:
+        params = inspect.signature(gen.generate).parameters
+    except (TypeError, ValueError):
+        return False
+    return "on_token" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _check(cancel) -> None:
+    """Raise ``AnswerCancelled`` when the caller has set ``cancel``."""
+    if cancel is not None and cancel.is_set():
+        raise AnswerCancelled("the answer was cancelled")
 
 
 __all__ = ["Assistant", "Answer", "Citation", "ABSTAIN", "strip_markers"]

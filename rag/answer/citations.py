@@ -57,6 +57,7 @@ class Checked:
     text: str  # the answer with only valid markers, unsupported sentences removed
     citations: tuple[Citation, ...]
     dropped: tuple[str, ...]  # human-readable reasons, for logs and tests
+    removed: tuple[str, ...] = ()  # the claims (sentences, markers stripped) that were removed
 
 
 def validate(answer: str, passages, documents, auto_cite: bool = False) -> Checked:
@@ -74,7 +75,7 @@ def validate(answer: str, passages, documents, auto_cite: bool = False) -> Check
     # Titles of the retrieved documents only: a marker naming any other is dropped either way, and
     # reading every document of a large index (rows on demand, rag.store.textstore) per answer is slow.
     titles = {d: documents[d].title for d in dict.fromkeys(p.doc_id for p in passages)} if documents else {}
-    kept_sentences, cites, dropped, seen = [], [], [], set()
+    kept_sentences, cites, dropped, seen, removed = [], [], [], set(), []
     for s, e in _claims(answer):
         sentence = answer[s:e]
         claim = strip_markers(sentence)
@@ -101,6 +102,7 @@ def validate(answer: str, passages, documents, auto_cite: bool = False) -> Check
         if not valid:
             if claim:
                 dropped.append(f"no valid citation: {claim[:60]!r}")
+                removed.append(claim)
             continue
         multi = len({c.doc_id for c in valid}) > 1 or len(documents or {}) > 1
         markers = "".join(f"[{c.doc_id} ¶{c.paragraph}]" if multi else f"[¶{c.paragraph}]"
@@ -110,7 +112,7 @@ def validate(answer: str, passages, documents, auto_cite: bool = False) -> Check
             if (c.doc_id, c.paragraph, c.quote) not in seen:
                 seen.add((c.doc_id, c.paragraph, c.quote))
                 cites.append(c)
-    return Checked(" ".join(kept_sentences), tuple(cites), tuple(dropped))
+    return Checked(" ".join(kept_sentences), tuple(cites), tuple(dropped), tuple(removed))
 
 
 def _attach(claim: str, markers: str) -> str:

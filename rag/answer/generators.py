@@ -30,7 +30,8 @@ class Draft:
 
 
 class Generator(Protocol):
-    """What the assistant needs of a generator: a name and a draft for the question."""
+    """What the assistant needs of a generator: a name and a draft for the question. A generator
+    that streams also accepts ``on_token`` and ``cancel`` keywords (see ``LLMGenerator.generate``)."""
 
     name: str
 
@@ -132,9 +133,22 @@ class LLMGenerator:
         self.model = model
         self.max_tokens = max_tokens
 
-    def generate(self, question: str, passages, documents, history=None) -> Draft:
+    def generate(self, question: str, passages, documents, history=None, on_token=None, cancel=None) -> Draft:
+        """The model's draft. With ``on_token``, the model streams and ``on_token(draft_so_far)``
+        sees the draft grow; ``cancel`` (a ``threading.Event``) stops the model mid-answer."""
         messages = prompts.render(question, passages, documents, history)
-        text = self.model.complete(messages, max_tokens=self.max_tokens, temperature=0.0)
+        if on_token is None and cancel is None:
+            text = self.model.complete(messages, max_tokens=self.max_tokens, temperature=0.0)
+        else:
+            parts: list[str] = []
+
+            def on_text(piece: str) -> None:
+                parts.append(piece)
+                if on_token is not None:
+                    on_token("".join(parts))
+
+            text = self.model.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
+                                       on_text=on_text, cancel=cancel)
         if not isinstance(text, str) or not text.strip():
             from rag.errors import GeneratorError
 
@@ -151,7 +165,7 @@ def local(config, embedder) -> LLMGenerator:
     """Factory registered as "local": llama.cpp in this process."""
     from rag.answer.llm import LocalLLM
 
-    return LLMGenerator("local", LocalLLM(n_threads=config.n_threads))
+    return LLMGenerator("local", LocalLLM(getattr(config, "model_path", None), n_threads=config.n_threads))
 
 
 def openai(config, embedder) -> LLMGenerator:

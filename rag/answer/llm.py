@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import queue
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,9 +20,14 @@ import threading
 import time
 from typing import Protocol
 
-from rag.errors import GeneratorError, MissingDependencyError
+from rag.errors import AnswerCancelled, GeneratorError, MissingDependencyError
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_MAGIC = b"GGUF"  # the first four bytes of every GGUF model file
+
+
+class ModelFileError(GeneratorError, FileNotFoundError):
+    """The model file named with ``--model-path`` / ``RAGQA_MODEL_PATH`` does not exist."""
 
 
 def smollm2_path() -> str:
@@ -34,18 +41,31 @@ def smollm2_path() -> str:
 
 
 class ChatModel(Protocol):
-    """Anything that turns OpenAI-style chat messages into a reply: ``model.complete(msgs) -> str``."""
+    """Anything that turns OpenAI-style chat messages into a reply: ``model.complete(msgs) -> str``.
 
-    def complete(self, messages: list[dict], *, max_tokens: int = 256,
-                 temperature: float = 0.0) -> str: ...
+    With ``on_text``, the reply streams: ``on_text(piece)`` is called with each piece of text as
+    the model writes it, and the whole reply is still returned. Setting ``cancel`` (a
+    ``threading.Event``) stops the model and raises ``AnswerCancelled``.
+    """
+
+    def complete(self, messages: list[dict], *, max_tokens: int = 256, temperature: float = 0.0,
+                 on_text=None, cancel=None) -> str: ...
 
 
-def _resolve_model(model_path: str | None) -> str:
-    """The model file to load, checked to exist: ``_resolve_model(None) == smollm2_path()``."""
-    if model_path is None:
+def _resolve_model(model_path: str | os.PathLike | None) -> str:
+    """The model file to load, checked to exist and to be GGUF: ``_resolve_model(None) == smollm2_path()``."""
+    if model_path is None or str(model_path) == "":
         return smollm2_path()
+    model_path = os.path.expanduser(str(model_path))
     if not os.path.isfile(model_path):
-        raise FileNotFoundError(f"model file not found: {model_path}")
+        raise ModelFileError(f"model file not found: {model_path} (--model-path / RAGQA_MODEL_PATH)")
+    try:
+        with open(model_path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise GeneratorError(f"cannot read model file {model_path}: {exc.strerror or exc}") from None
+    if magic != GGUF_MAGIC:
+        raise GeneratorError(f"{model_path} is not a GGUF model file (llama.cpp reads .gguf files only)")
     return os.path.abspath(model_path)
 
 
@@ -88,38 +108,86 @@ def _llama_server(model_path: str, n_threads: int, n_ctx: int, host: str = "127.
 class LocalLLM:
     """llama.cpp in this process: ``LocalLLM(n_threads=2).complete([{"role": "user", "content": "Hi"}])``.
 
-    The model loads on the first ``complete()``; calls are serialised by a lock.
+    ``model_path`` is any GGUF file (default: the bundled SmolLM2-135M). The model loads on the
+    first ``complete()`` and is shared by every ``LocalLLM`` with the same file and settings (a
+    reloaded index does not load a second copy); calls are serialised by a lock.
     """
+
+    _shared: dict = {}  # (path, n_threads, n_ctx) -> {"server": ..., "lock": Lock}
+    _shared_lock = threading.Lock()
 
     def __init__(self, model_path: str | None = None, n_threads: int = 2, n_ctx: int = 4096):
         _check_positive("n_threads", n_threads)
         _check_positive("n_ctx", n_ctx)
         self.model_path = _resolve_model(model_path)
         self.n_threads, self.n_ctx = n_threads, n_ctx
-        self._server = None
-        self._lock = threading.Lock()
 
-    def complete(self, messages: list[dict], *, max_tokens: int = 256,
-                 temperature: float = 0.0) -> str:
-        """Reply to ``messages`` using the model's own chat template: ``llm.complete(msgs) -> str``."""
+    @property
+    def _key(self) -> tuple:
+        return (self.model_path, self.n_threads, self.n_ctx)
+
+    def _slot(self) -> dict:
+        with LocalLLM._shared_lock:
+            return LocalLLM._shared.setdefault(self._key, {"server": None, "lock": threading.Lock()})
+
+    def complete(self, messages: list[dict], *, max_tokens: int = 256, temperature: float = 0.0,
+                 on_text=None, cancel=None) -> str:
+        """Reply to ``messages`` using the model's own chat template: ``llm.complete(msgs) -> str``.
+
+        With ``on_text`` the reply streams token by token (see ``ChatModel``); ``cancel`` stops it.
+        """
         request = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature}
-        with self._lock:
-            if self._server is None:
-                # xllamacpp always opens an HTTP port too; a random key keeps it private.
-                self._server = _llama_server(self.model_path, self.n_threads, self.n_ctx,
-                                             api_key=os.urandom(16).hex())
+        streaming = on_text is not None or cancel is not None
+        slot = self._slot()
+        pieces: list[str] = []
+        failure: list = []
+
+        def on_chunk(chunk) -> bool:  # xllamacpp stops generating when this returns True
             try:
-                result = self._server.handle_chat_completions(request)
+                if not isinstance(chunk, dict) or "error" in chunk:
+                    failure.append(GeneratorError(f"llama.cpp error: {_error_detail(json.dumps(chunk))}"))
+                    return True
+                piece = ((chunk.get("choices") or [{}])[0].get("delta") or {}).get("content")
+                if piece:
+                    pieces.append(piece)
+                    if on_text is not None:
+                        on_text(piece)
+            except Exception as exc:  # xllamacpp would print and ignore it; stop and re-raise below
+                failure.append(exc)
+                return True
+            return bool(cancel is not None and cancel.is_set())
+
+        with slot["lock"]:
+            if cancel is not None and cancel.is_set():
+                raise AnswerCancelled("the answer was cancelled")
+            if slot["server"] is None:
+                # xllamacpp always opens an HTTP port too; a random key keeps it private.
+                slot["server"] = _llama_server(self.model_path, self.n_threads, self.n_ctx,
+                                               api_key=os.urandom(16).hex())
+            try:
+                if streaming:
+                    slot["server"].handle_chat_completions(dict(request, stream=True), on_chunk)
+                else:
+                    result = slot["server"].handle_chat_completions(request)
             except (ValueError, RuntimeError) as exc:
                 raise GeneratorError(f"llama.cpp rejected the request: {exc}") from exc
-        if "error" in result:
-            raise GeneratorError(f"llama.cpp error: {_error_detail(json.dumps(result))}")
-        return _content(result, "llama.cpp")
+        if not streaming:
+            if "error" in result:
+                raise GeneratorError(f"llama.cpp error: {_error_detail(json.dumps(result))}")
+            return _content(result, "llama.cpp")
+        if failure:
+            raise failure[0]
+        if cancel is not None and cancel.is_set():
+            raise AnswerCancelled("the answer was cancelled")
+        return "".join(pieces)
 
     def close(self) -> None:
         """Free the model (it reloads on the next ``complete()``): ``llm.close()``."""
-        with self._lock:
-            self._server = None
+        with LocalLLM._shared_lock:
+            slot = LocalLLM._shared.pop(self._key, None)
+        if slot is not None:
+            with slot["lock"]:
+                slot["server"] = None
 
 
 def _content(data: object, source: str) -> str:
@@ -142,49 +210,88 @@ class OpenAIChat:
         self.base_url, self.model = base_url.rstrip("/"), model
         self.api_key, self.timeout = api_key, timeout
 
-    def complete(self, messages: list[dict], *, max_tokens: int = 256,
-                 temperature: float = 0.0) -> str:
-        """POST to ``{base_url}/chat/completions``; any failure is one GeneratorError line."""
+    def complete(self, messages: list[dict], *, max_tokens: int = 256, temperature: float = 0.0,
+                 on_text=None, cancel=None) -> str:
+        """POST to ``{base_url}/chat/completions``; any failure is one GeneratorError line.
+
+        Without ``on_text`` the whole reply must arrive within ``timeout`` seconds. With it the
+        request asks for a stream (``"stream": true``), each piece goes to ``on_text`` as it
+        arrives, and ``timeout`` bounds the wait for the first piece and between pieces.
+        ``cancel`` closes the connection (the server stops generating) and raises ``AnswerCancelled``.
+        """
         import httpx
 
         url = f"{self.base_url}/chat/completions"
         payload = {"model": self.model, "messages": messages,
                    "max_tokens": max_tokens, "temperature": temperature}
+        if on_text is not None:
+            payload["stream"] = True
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         # httpx's timeouts apply per network operation, so a server trickling bytes could hold a
-        # request forever; the request runs in a daemon thread and we wait at most ``timeout``.
-        outcome: dict = {}
-        done = threading.Event()
+        # request forever; the request runs in a daemon thread and this thread keeps the deadline.
+        events: queue.Queue = queue.Queue()
+        conn: dict = {}
 
         def request() -> None:
-            deadline = time.monotonic() + self.timeout
-            body = bytearray()
             try:
                 with httpx.Client(timeout=self.timeout) as client:
                     with client.stream("POST", url, json=payload, headers=headers) as resp:
-                        for chunk in resp.iter_bytes():
-                            body += chunk
-                            if time.monotonic() > deadline:
-                                raise httpx.ReadTimeout("deadline exceeded")
-                outcome["status"], outcome["body"] = resp.status_code, bytes(body)
+                        conn["resp"] = resp
+                        sse = "text/event-stream" in resp.headers.get("content-type", "")
+                        if resp.status_code >= 400 or not sse:
+                            body = bytearray()
+                            for chunk in resp.iter_bytes():
+                                body += chunk
+                            events.put(("body", resp.status_code, bytes(body)))
+                            return
+                        for line in resp.iter_lines():
+                            if line.startswith("data:"):
+                                data = line[5:].strip()
+                                if data == "[DONE]":
+                                    break
+                                events.put(("data", data))
+                events.put(("end",))
             except Exception as exc:  # handed to the caller's thread below
-                outcome["error"] = exc
-            finally:
-                done.set()
+                events.put(("error", exc))
 
         threading.Thread(target=request, daemon=True, name="openai-request").start()
-        if not done.wait(self.timeout):
-            raise GeneratorError(f"LLM endpoint {url} timed out after {self.timeout:g} s")
-        exc = outcome.get("error")
-        if isinstance(exc, httpx.TimeoutException):
-            raise GeneratorError(f"LLM endpoint {url} timed out after {self.timeout:g} s") from exc
-        if isinstance(exc, httpx.ConnectError):
-            raise GeneratorError(f"cannot connect to LLM endpoint {url}: {exc}") from exc
-        if isinstance(exc, httpx.HTTPError):
-            raise GeneratorError(f"request to LLM endpoint {url} failed: {exc}") from exc
-        if exc is not None:
-            raise GeneratorError(f"request to LLM endpoint {url} failed: {exc!r}") from exc
-        body, status = outcome["body"], outcome["status"]
+        deadline = time.monotonic() + self.timeout
+        pieces: list[str] = []
+        while True:
+            if cancel is not None and cancel.is_set():
+                _hang_up(conn)
+                raise AnswerCancelled("the answer was cancelled")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _hang_up(conn)
+                raise GeneratorError(f"LLM endpoint {url} timed out after {self.timeout:g} s")
+            try:
+                event = events.get(timeout=min(remaining, 0.1))
+            except queue.Empty:
+                continue
+            kind = event[0]
+            if kind == "error":
+                raise _request_error(url, event[1], self.timeout)
+            if kind == "body":
+                text = self._reply(url, event[1], event[2])
+                if on_text is not None and text:
+                    on_text(text)
+                return text
+            if kind == "end":
+                return "".join(pieces)
+            piece = _delta(event[1], url)
+            if piece:
+                pieces.append(piece)
+                deadline = time.monotonic() + self.timeout
+                try:
+                    on_text(piece)
+                except BaseException:
+                    _hang_up(conn)
+                    raise
+
+    @staticmethod
+    def _reply(url: str, status: int, body: bytes) -> str:
+        """The content of a whole (non-streamed) response, or a GeneratorError naming what is wrong."""
         text = bytes(body).decode("utf-8", "replace")
         if status >= 400:
             raise GeneratorError(f"LLM endpoint {url} returned HTTP {status}: "
@@ -194,6 +301,50 @@ class OpenAIChat:
         except ValueError as exc:
             raise GeneratorError(f"LLM endpoint {url} returned malformed JSON: {text[:80]!r}") from exc
         return _content(data, f"LLM endpoint {url}")
+
+
+def _request_error(url: str, exc: Exception, timeout: float) -> GeneratorError:
+    """One GeneratorError line for an exception raised while talking to ``url``."""
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        err = GeneratorError(f"LLM endpoint {url} timed out after {timeout:g} s")
+    elif isinstance(exc, httpx.ConnectError):
+        err = GeneratorError(f"cannot connect to LLM endpoint {url}: {exc}")
+    elif isinstance(exc, httpx.HTTPError):
+        err = GeneratorError(f"request to LLM endpoint {url} failed: {exc}")
+    else:
+        err = GeneratorError(f"request to LLM endpoint {url} failed: {exc!r}")
+    err.__cause__ = exc
+    return err
+
+
+def _delta(data: str, url: str) -> str:
+    """The text of one streamed chunk (``choices[0].delta.content``), or a GeneratorError."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise GeneratorError(f"LLM endpoint {url} returned malformed JSON: {data[:80]!r}") from None
+    if isinstance(chunk, dict) and "error" in chunk:
+        raise GeneratorError(f"LLM endpoint {url} returned an error: {_error_detail(data)}")
+    try:
+        piece = chunk["choices"][0]["delta"].get("content") if chunk.get("choices") else ""
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise GeneratorError(f"LLM endpoint {url} returned a malformed stream chunk: {data[:80]!r}") from None
+    return piece if isinstance(piece, str) else ""
+
+
+def _hang_up(conn: dict) -> None:
+    """Close the streaming connection from this thread, so the server sees the client leave and
+    stops generating (shutting the socket down also wakes the reading thread)."""
+    resp = conn.get("resp")
+    stream = resp.extensions.get("network_stream") if resp is not None else None
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _error_detail(text: str) -> str:

@@ -13,7 +13,7 @@ from rag.config import Config
 BOLD, DIM, YELLOW, RESET = "\033[1m", "\033[2m", "\033[33m", "\033[0m"
 # Flags whose value, when given, overrides the config field of the same name (``--index`` -> index_dir).
 CONFIG_FLAGS = ("index", "k", "mode", "generator", "model", "timeout", "n_threads", "openai_base_url",
-                "openai_model", "openai_api_key", "backend", "reranker", "vector_store", "milvus_uri",
+                "openai_model", "openai_api_key", "backend", "reranker", "model_path", "vector_store", "milvus_uri",
                 "sentence_vectors")
 
 
@@ -32,7 +32,7 @@ def config_from_args(args) -> Config:
     for n in CONFIG_FLAGS:
         v = getattr(args, n, None)
         if v is not None:
-            over["index_dir" if n == "index" else n] = Path(v) if n == "index" else v
+            over["index_dir" if n == "index" else n] = Path(v) if n in ("index", "model_path") else v
     return Config.from_env(**over)
 
 
