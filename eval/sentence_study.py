@@ -1,15 +1,15 @@
 """Issue 13, item 1: where do sentence vectors come from? Measured on gold, gold2 and SQuAD part A.
 
-    PYTHONPATH=. python eval/sentence_study.py --indexes /tmp/ragqa-study   # -> eval/reports/sentence_study.{md,json}
+    PYTHONPATH=. python eval/sentence_study.py --build    # -> eval/reports/sentence_study.{md,json}
 
-Needs indexes built *with* stored sentence vectors (the starting commit's format) in
-``INDEXES/base-{gold,gold2,squad}`` (gold: the bundled article; gold2: eval/corpus2; squad: the
-articles written by ``eval/squad_eval.py``). Each variant changes how the loaded index's sentence
-vectors are used, then runs the same evaluation:
+``--build`` first builds, with this checkout and ``sentence_vectors="stored"``, the indexes it reads
+from ``INDEXES/base-{gold,gold2,squad}`` (gold: the bundled article; gold2: eval/corpus2; squad:
+the articles written by ``eval/squad_eval.py``). Each variant changes how the loaded index's
+sentence vectors are used, then runs the same evaluation:
 
-- stored float32, every candidate re-scored (the starting commit's behaviour);
-- stored float16 / int8 (per-row scale), every candidate: what compact storage would give;
-- stored float32, only the top D chunks of the dense+BM25 fusion re-scored (D = 5, 10, 20);
+- stored (float16 since schema 4), every candidate re-scored (the starting commit's behaviour);
+- stored int8 (per-row scale), every candidate: what a smaller compact storage would give;
+- stored, only the top D chunks of the dense+BM25 fusion re-scored (D = 5, 10, 20; 10 is the default);
 - query time, top D: no stored vectors at all, sentences embedded when a query needs them
   (must equal "stored, top D" up to float noise: the same model embeds the same sentences);
 - no sentence term in retrieval (the answer step still scores sentences).
@@ -41,12 +41,11 @@ def _int8(v):
 
 
 VARIANTS = {  # name -> (transform of stored sentence vectors or "drop", SENTENCE_DEPTH, SENTENCE_WEIGHT)
-    "stored fp32, all candidates (before)": (None, None, 0.5),
-    "stored fp16, all candidates": (_fp16, None, 0.5),
+    "stored, all candidates (the starting commit's rule)": (None, None, 0.5),
     "stored int8, all candidates": (_int8, None, 0.5),
-    "stored fp32, top 5": (None, 5, 0.5),
-    "stored fp32, top 10": (None, 10, 0.5),
-    "stored fp32, top 20": (None, 20, 0.5),
+    "stored, top 5": (None, 5, 0.5),
+    "stored, top 10 (default)": (None, 10, 0.5),
+    "stored, top 20": (None, 20, 0.5),
     "query time, top 10": ("drop", 10, 0.5),
     "query time, top 20": ("drop", 20, 0.5),
     "no sentence term": (None, None, 0.0),
@@ -72,7 +71,7 @@ def run(indexes: Path, answers: int) -> dict:
             if _t == "drop":
                 return replace(data, sentence_vectors=None, sentence_offsets=None)
             if _t is not None:
-                return replace(data, sentence_vectors=_t(data.sentence_vectors))
+                return replace(data, sentence_vectors=_t(np.asarray(data.sentence_vectors, np.float32)))
             return data
         disk.load = load
         R.SENTENCE_DEPTH, R.SENTENCE_WEIGHT = depth, weight
@@ -92,6 +91,20 @@ def run(indexes: Path, answers: int) -> dict:
     return out
 
 
+def build(indexes: Path) -> None:
+    import squad_eval
+
+    from rag.config import Config
+    from rag.ingest.formats import load_bundled
+    from rag.store.indexer import build_index
+
+    squad_eval.write_docs(Path("/tmp/ragqa-squad-a/docs"))
+    cfg = Config(sentence_vectors="stored")
+    for name, src in (("gold", [load_bundled()]), ("gold2", [ROOT / "eval/corpus2"]),
+                      ("squad", [Path("/tmp/ragqa-squad-a/docs")])):
+        build_index(src, indexes / f"base-{name}", cfg, incremental=False)
+
+
 def render(results: dict) -> str:
     cols = [("gold", m) for m in GOLD_METRICS[:4]] + [("gold2", m) for m in GOLD_METRICS[:4]] + \
            [("squad", m) for m in SQUAD_METRICS]
@@ -107,9 +120,17 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--indexes", type=Path, default=Path("/tmp/ragqa-study"))
     p.add_argument("--answers", type=int, default=300, help="SQuAD questions answered per kind")
+    p.add_argument("--build", action="store_true", help="build the three indexes first (real model)")
     p.add_argument("--out", type=Path, default=ROOT / "eval/reports/sentence_study")
     a = p.parse_args(argv)
+    if a.build:
+        build(a.indexes)
+    import subprocess
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
     results = {"command": "PYTHONPATH=. python eval/sentence_study.py " + " ".join(argv or sys.argv[1:]),
+               "commit": commit,
                "date": time.strftime("%Y-%m-%d %H:%M:%S"), "variants": run(a.indexes, a.answers)}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.with_suffix(".json").write_text(json.dumps(results, indent=1))
