@@ -51,9 +51,8 @@ def quality_table(q: dict) -> str:
             ("squad", "recall@1"), ("squad", "recall@5"), ("squad", "mrr@10"), ("squad", "answer_has_span"),
             ("squad", "unanswerable_abstained")]
     out = ["| code / store | " + " | ".join(f"{g} {m}" for g, m in cols) + " |", "|---|" + "---:|" * len(cols)]
-    for key in ("base/faiss", "main/faiss", "new/faiss", "new/milvus"):
-        if key in q:
-            out.append(f"| {key} | " + " | ".join(_f(q[key][g].get(m), 3) for g, m in cols) + " |")
+    for key in q:
+        out.append(f"| {key} | " + " | ".join(_f(q[key][g].get(m), 3) for g, m in cols) + " |")
     return "\n".join(out)
 
 
