@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,3 +206,26 @@ def test_lite_file_held_by_another_process_is_a_clear_error(src, tmp_path, fake_
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_damaged_lite_database_is_a_clear_error(src, tmp_path, fake_embedder, milvus_config):
+    """milvus-lite's data and index files overwritten with garbage (in a fresh process: this one
+    may hold the database open)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "idx"
+    build_index([src], out, milvus_config, embedder=fake_embedder)
+    code = ("import sys; from pathlib import Path; from rag.retrieve.retriever import Retriever; "
+            "from rag.config import Config; sys.path.insert(0, 'tests'); from conftest import FakeEmbedder; "
+            f"db = Path({str(out / 'milvus.db')!r}); "
+            "[f.write_bytes(b'x' * f.stat().st_size) for f in db.rglob('*') if f.is_file() and "
+            "f.suffix in ('.parquet', '.idx')]; "
+            f"r = Retriever.load({str(out)!r}, config=Config(model='fake'), embedder=FakeEmbedder()); "
+            "r.search('cats', mode='dense')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=str(Path(__file__).resolve().parent.parent))
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert "RagError" in last or "IndexCorruptedError" in last, run.stderr[-2000:]
+    assert "milvus" in last.lower()

@@ -67,9 +67,9 @@ def connect(uri: str, timeout: float | None = None):
     except Exception as exc:  # pymilvus raises MilvusException and assorted gRPC errors
         if is_server(uri):
             raise RagError(f"cannot reach the Milvus server at {uri} ({_short(exc)})") from None
-        raise RagError(f"cannot open the milvus-lite database {uri} ({_short(exc)}); milvus-lite opens a file in "
-                       "one process at a time: is another ragqa using this index? (several processes need a "
-                       "Milvus server: --milvus-uri http://host:19530)") from None
+        raise RagError(f"cannot open the milvus-lite database {uri} ({_short(exc)}): another process may hold it "
+                       "(milvus-lite opens a file in one process at a time; several processes need a Milvus "
+                       "server: --milvus-uri http://host:19530), or it is damaged (rebuild the index)") from None
 
 
 def _short(exc: Exception) -> str:
