@@ -38,6 +38,7 @@ class Answer:
     generator: str = "extractive"
     notice: str | None = None  # e.g. "openai backend timed out; answered extractively"
     timings: dict = field(default_factory=dict, compare=False)  # seconds: retrieve, generate, total
+    abstain_reason: str | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
