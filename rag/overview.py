@@ -28,8 +28,9 @@ KINDS = (
                           r"\bwho(?:'s| is) (?:the |its )?(?:author|writer)\b|\bwritten by whom\b|\bby whom\b", re.I)),
     ("date", re.compile(r"\bwhen (?:was|is|did) .*\b(?:published|written|released|posted|dated|come out|appear)\b|"
                         r"\b(?:publication|release) date\b|\bwhat date\b|\bdated\b", re.I)),
-    ("title", re.compile(r"\b(?:what(?:'s| is)|give me) (?:the |its )?title\b|\bwhat is (?:it|this \w+|the \w+) called\b|"
-                         r"\btitle of\b", re.I)),
+    ("title", re.compile(r"\b(?:what(?:'s| is)|give me) (?:the |its )?title\b|\btitle of\b|"
+                         r"\bwhat is (?:this|the) (?:article|piece|document|text|paper|report|essay|book|chapter) called\b",
+                         re.I)),
     ("source", re.compile(r"\b(?:where|who) (?:was|is|did) .*\b(?:published|from|come from|appear)\b|"
                           r"\bwhat(?:'s| is) (?:the |its )?source\b|\bwho published\b|\bpublisher\b", re.I)),
     ("conclusion", re.compile(r"\bconclu(?:de|des|sion|ding)\b|\bend (?:with|on)\b|\bfinal (?:point|thoughts?)\b", re.I)),
@@ -53,15 +54,20 @@ class About:
     doc_ids: tuple[str, ...]
 
 
-def classify(question: str, documents) -> About | None:
+def classify(question: str, documents, follow_up: bool = False) -> About | None:
     """The kind of question about the document(s), or None for a question about their content.
 
     It must refer to the document ("this", "it", "the article", "the author", or a document's
-    title): "Who wrote the Minsk agreement?" is about the content. ``classify("Who wrote this piece?", docs).kind == "author"``
+    title): "Who wrote the Minsk agreement?" is about the content. In a follow-up (``follow_up``)
+    a bare "this"/"it" means the previous answer, so only "the article" or a title counts.
+    ``classify("Who wrote this piece?", docs).kind == "author"``
     """
     named = [d for d, doc in documents.items()
              if len(doc.title) > 3 and doc.title.lower() in question.lower() or d.lower() in question.lower()]
-    if not named and not _REFERS.search(question) and not set(tokenize(question)) <= _KIND_WORDS:
+    refers = _REFERS.search(question)
+    if follow_up and refers and refers.group(0).lower() in ("this", "it"):
+        refers = None
+    if not named and not refers and not set(tokenize(question)) <= _KIND_WORDS:
         return None
     for kind, pattern in KINDS:
         if pattern.search(question):

@@ -76,3 +76,8 @@ def test_missing_metadata_abstains_with_reason(tmp_path, fake_embedder):
     ans = a.ask("Who wrote this?")
     assert ans.abstained and ans.text == ABSTAIN and ans.abstain_reason == "no_metadata"
     assert a.ask("What is the title?").text == "Title: Notes."
+
+
+def test_in_a_follow_up_this_means_the_previous_answer():
+    assert classify("What is this sometimes called?", DOCS, follow_up=True) is None
+    assert classify("Who wrote the article?", DOCS, follow_up=True).kind == "author"

@@ -34,10 +34,13 @@ def test_leans_on_previous(sentence, leans):
     assert leans_on_previous(sentence) is leans
 
 
-def test_previous_sentence_within_paragraph():
+def test_previous_sentence_within_paragraph_or_before_it():
     second = TEXT.index("It said")
-    assert previous_sentence(DOC, 1, second) == (0, TEXT.index(" It said"))
+    assert previous_sentence(DOC, 1, second) == (0, TEXT.index(" It said"), 1)
     assert previous_sentence(DOC, 1, 0) is None
+    two = "A tabloid wrote. It agreed.\n\nIt said no."
+    doc = Document("t", "T", two, (Paragraph(1, two[:27], 0, 27), Paragraph(2, two[29:], 29, len(two))))
+    assert previous_sentence(doc, 2, 29) == (17, 27, 1)
 
 
 def test_compose_names_the_subject_of_a_leaning_sentence():
