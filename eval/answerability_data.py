@@ -11,8 +11,10 @@ Tables are cached under ``--cache`` keyed by the feature code, so retraining is 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import random
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ from rag.indexer import build_index  # noqa: E402
 from rag.query import clean  # noqa: E402
 from rag.retriever import Retriever  # noqa: E402
 
+OFFTOPIC_PER_INDEX = 300  # SQuAD questions asked of each gold-set index
 GOLD_SETS = {"gold": ([ROOT / "rag/data/rusi-2017-02-22-us-russia-reset.txt"], ROOT / "eval/gold.jsonl"),
              "gold2": ([ROOT / "eval/corpus2"], ROOT / "eval/gold2.jsonl")}
 
@@ -131,13 +134,35 @@ def build_tables(squad_file: Path, cache: Path, k: int = 5, log=print) -> Table:
             cands, X = _rows(scorer, item.question, k)
             para_start = retriever.documents[item.paragraph[0]].paragraph(n).start
             add(cands, X, _label_squad(cands, item, art, qa, n, para_start), item, art.title)
+    gold_items = {}
     for name, (sources, gold) in GOLD_SETS.items():
         log(f"  features: {name}")
         retriever = _index(name, sources, cache, config)
         scorer = Scorer(retriever, load=False)
-        for item in load_gold(gold):
+        gold_items[name] = load_gold(gold)
+        for item in gold_items[name]:
             cands, X = _rows(scorer, item.question, k)
             add(cands, X, _label_gold(cands, item), item, name)
+    # Off-topic questions: SQuAD's questions are all about the indexed articles, so on its own it
+    # never shows the model a question whose subject the documents do not discuss at all. Questions
+    # asked of another corpus's index are that (group "offtopic"; all unanswerable).
+    rng = random.Random(0)
+    squad_qs = [to_item(a, n, qa) for a in articles for n, qa in a.qas]
+    for name, (sources, _) in GOLD_SETS.items():
+        log(f"  features: off-topic SQuAD questions on {name}")
+        scorer = Scorer(Retriever.load(cache / f"index-{name}", config.replace(index_dir=cache / f"index-{name}")),
+                        load=False)
+        for item in rng.sample(squad_qs, OFFTOPIC_PER_INDEX):
+            cands, X = _rows(scorer, item.question, k)
+            off = dataclasses.replace(item, answerable=False, id=f"offtopic-{name}-{item.id}")
+            add(cands, X, [0] * len(cands), off, f"offtopic:{item.source[6:]}")
+    log("  features: off-topic gold questions on SQuAD")
+    scorer = Scorer(Retriever.load(cache / "index-squad", config.replace(index_dir=cache / "index-squad")), load=False)
+    for name, items in gold_items.items():
+        for item in items:
+            cands, X = _rows(scorer, item.question, k)
+            add(cands, X, [0] * len(cands), dataclasses.replace(item, answerable=False, id=f"offtopic-{item.id}"),
+                f"offtopic:{name}")
     X = np.vstack(Xs)
     t = Table(X, np.array(ys, dtype=np.int8), np.array(qids), np.array(answerable), group, questions, ids, texts)
     np.savez_compressed(path, X=t.X, y=t.y, qid=t.qid, answerable=t.answerable,

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
-from answerability_data import build_tables  # noqa: E402
+from answerability_data import OFFTOPIC_PER_INDEX, build_tables  # noqa: E402
 
 from rag.answerability import FEATURES, MODEL_PATH, QUESTION_FEATURES, question_features  # noqa: E402
 
@@ -81,7 +81,7 @@ def export(clf) -> dict:
         value[i, :n] = t["value"]
         depth = max(depth, int(t["depth"].max()))
     return {"init": float(np.ravel(clf._baseline_prediction)[0]), "depth": depth, "feature": feature.tolist(),
-            "threshold": [[round(float(x), 9) for x in row] for row in threshold], "left": left.tolist(),
+            "threshold": threshold.tolist(), "left": left.tolist(),  # exact: ties must compare as in sklearn
             "right": right.tolist(), "value": [[round(float(x), 9) for x in row] for row in value]}
 
 
@@ -93,7 +93,7 @@ def _question_rows(T, probs) -> np.ndarray:
 
 
 def _corpus(group: str) -> str:
-    return group if group in ("gold", "gold2") else "squad"
+    return "offtopic" if group.startswith("offtopic:") else group if group in ("gold", "gold2") else "squad"
 
 
 def _rates(scores, answerable, t):
@@ -122,10 +122,15 @@ def main(argv=None) -> int:
     t0 = time.time()
     np.random.seed(SEED)
     T = build_tables(args.squad, args.cache, log=lambda m: print(m, file=sys.stderr))
-    groups = np.array(T.group)
-    articles = sorted(g for g in set(T.group) if g not in ("gold", "gold2"))
+    # fold = source of the question: an article or a gold set ("offtopic:X" questions go with X)
+    groups = np.array([g.split(":")[-1] for g in T.group])
+    articles = sorted(g for g in set(T.group) if g not in ("gold", "gold2") and not g.startswith("offtopic:"))
     holdout = sorted(random.Random(SEED).sample(articles, N_HOLDOUT))
-    train_groups = [g for g in sorted(set(T.group)) if g not in holdout]
+    train_groups = [g for g in sorted(set(groups)) if g not in holdout]
+    corpus = np.array([_corpus(g) for g in T.group])
+    # Off-topic questions train nothing (asked of another corpus's index, they would teach the
+    # models which index a question came from); they only measure the cosine floor below.
+    groups = np.where(corpus == "offtopic", "offtopic", groups)
     rowgrp = groups[T.qid]
     print(f"holdout articles: {holdout}; training groups: {train_groups}", file=sys.stderr)
 
@@ -152,14 +157,22 @@ def main(argv=None) -> int:
     question = _hgb(QUESTION_PARAMS).fit(Q[train_q], y[train_q], sample_weight=weight[train_q])
     held_q = question.predict_proba(Q[~train_q])[:, 1]
 
-    corpus = np.array([_corpus(g) for g in groups])
     threshold = choose_threshold(oof_q[train_q], T.answerable[train_q], corpus[train_q])
     scores = oof_q.copy()
     scores[~train_q] = held_q
+    max_cos = np.full(len(T.answerable), -1.0)
+    np.maximum.at(max_cos, T.qid, T.X[:, FEATURES.index("cos")])
+    # Cosine floor: below the lowest best-sentence cosine of any answerable training question, the
+    # retrieved passages are not about the question at all ("no_relevant_passage").
+    cos_floor = float(max_cos[train_q & T.answerable].min()) - 1e-6
     summary = _summary(T, scores, oof, threshold, groups, corpus, holdout)
+    summary["cosine floor"] = {"floor": cos_floor, "off-topic questions below it": float(
+        np.mean(max_cos[corpus == "offtopic"] < cos_floor)), "held-out answerable below it": float(
+        np.mean(max_cos[np.isin(groups, holdout) & T.answerable] < cos_floor))}
     np.savez(args.cache / "scores.npz", scores=scores, answerable=T.answerable, corpus=corpus, groups=groups)
     spec = {"features": list(FEATURES), "question_features": list(QUESTION_FEATURES),
             "sentence": export(sentence), "question": export(question), "threshold": round(threshold, 6),
+            "cos_floor": round(cos_floor, 6),
             "meta": {"trained_on": train_groups, "holdout_articles": holdout, "seed": SEED,
                      "squad_file": args.squad.name, "fa_limits": FA_LIMITS, "sentence_params": SENTENCE_PARAMS,
                      "question_params": QUESTION_PARAMS, "rows": int(train_rows.sum()),
@@ -185,8 +198,10 @@ def _summary(T, scores, sent_probs, threshold, groups, corpus, holdout) -> dict:
                        for q, i in enumerate(first)])
     out = {}
     sets = {"squad (out-of-fold, training articles)": (corpus == "squad") & ~np.isin(groups, holdout),
-            "squad (held-out articles)": np.isin(groups, holdout),
-            "gold (out-of-fold)": groups == "gold", "gold2 (out-of-fold)": groups == "gold2"}
+            "squad (held-out articles)": np.isin(groups, holdout) & (corpus == "squad"),
+            "off-topic (out-of-fold; another corpus's questions)": (corpus == "offtopic") & ~np.isin(groups, holdout),
+            "gold (out-of-fold)": corpus == "gold", "gold2 (out-of-fold)": corpus == "gold2"}
+    # off-topic questions are scored by the shipped models (they train nothing)
     for name, m in sets.items():
         a = T.answerable[m]
         fa, ab = _rates(scores[m], a, threshold)
@@ -206,7 +221,7 @@ def _report(out: Path, summary, scores, answerable, corpus, train_q, threshold, 
     ax = fig.add_subplot()
     point = None
     for name, m in (("SQuAD training articles, out-of-fold", train_q & (corpus == "squad")),
-                    ("SQuAD held-out articles", ~train_q)):
+                    ("SQuAD held-out articles", ~train_q & (corpus == "squad"))):
         # "positive" = unanswerable: precision and recall of abstaining
         prec, rec, thr = precision_recall_curve(~answerable[m], -scores[m])
         ax.plot(rec, prec, label=name)
@@ -226,19 +241,25 @@ def _report(out: Path, summary, scores, answerable, corpus, train_q, threshold, 
     rows = ["| set | questions | ROC AUC | abstained (unanswerable) | false abstention | top sentence holds answer |",
             "|---|---:|---:|---:|---:|---:|"]
     f = lambda v: "n/a" if v is None else f"{v:.3f}"
+    floor = summary.pop("cosine floor")
     for name, s in summary.items():
         rows.append(f"| {name} | {s['questions']} | {f(s['auc'])} | {f(s['abstain'])} | {f(s['false_abstention'])} | "
                     f"{f(s['top_sentence_holds_answer'])} |")
     text = f"""# Answerability model
 
 Command: `.venv/bin/python eval/train_answerability.py` (seed {SEED}; {seconds:.0f} s on this machine).
-Data: `{args.squad.name}` (articles split by article) + `eval/gold.jsonl` + `eval/gold2.jsonl`.
+Data: `{args.squad.name}` (split by article) + `eval/gold.jsonl` + `eval/gold2.jsonl`, plus off-topic
+questions ({OFFTOPIC_PER_INDEX} SQuAD questions asked of each gold-set index, gold questions asked of the SQuAD index).
 Held-out articles (never trained on): {', '.join(holdout)}.
 
 Operating point: threshold **{threshold:.4f}** on P(answerable), the highest whose out-of-fold false
 abstention stays within {FA_LIMITS} on each training corpus.
 
 {chr(10).join(rows)}
+
+Cosine floor **{floor['floor']:.3f}** (the lowest best-sentence cosine of any answerable training
+question): {floor['off-topic questions below it']:.1%} of the off-topic questions fall below it and abstain
+before the model is asked; {floor['held-out answerable below it']:.1%} of held-out answerable ones do.
 
 Out-of-fold: each article / gold set scored by models trained without it. Held-out: scored by the
 shipped model. "top sentence holds answer": answerable questions whose best-scored sentence holds

@@ -166,6 +166,7 @@ class Model:
         self.sentence = Trees(spec["sentence"])
         self.question = Trees(spec["question"])
         self.threshold = float(spec["threshold"])
+        self.cos_floor = float(spec.get("cos_floor", -1.0))  # best sentence cosine below it: off topic
         self.meta = spec.get("meta", {})
 
 
@@ -358,13 +359,14 @@ class Scorer:
             raise ValueError(f"no answerability model at {MODEL_PATH}; run eval/train_answerability.py")
         cands = self.candidates(query_text or question, passages)
         if not cands:
-            return Scored((), 0.0, self.model.threshold)
+            return Scored((), 0.0, self.model.threshold, False)
         X = self.features(question, cands, passages)
         probs = self.model.sentence.predict(X)
         answerable = float(self.model.question.predict(question_features(probs, X)[None, :])[0])
         scored = [Candidate(c.doc_id, c.paragraph, c.start, c.end, c.text, c.cos, c.passage_rank, float(pr))
                   for c, pr in zip(cands, probs)]
-        return Scored(tuple(sorted(scored, key=lambda c: -c.prob)), answerable, self.model.threshold)
+        relevant = max(c.cos for c in cands) >= self.model.cos_floor
+        return Scored(tuple(sorted(scored, key=lambda c: -c.prob)), answerable, self.model.threshold, relevant)
 
 
 @dataclass(frozen=True)
@@ -372,7 +374,8 @@ class Scored:
     candidates: tuple  # Candidate, best first
     answerable: float  # P(the documents answer the question)
     threshold: float  # the model's operating point
+    relevant: bool = True  # some sentence is at least as close to the question as the model's cosine floor
 
     @property
     def answers(self) -> bool:
-        return bool(self.candidates) and self.answerable >= self.threshold
+        return bool(self.candidates) and self.relevant and self.answerable >= self.threshold

@@ -70,7 +70,7 @@ class Assistant:
         scored = [self.scorer.score(part, passages) for part in shortanswer.parts(turn.question)]
         if self._unknown_names(turn.question):
             return self._abstain(question, passages, gen.name, t0, t1, None, "unknown_name")
-        if not any(sc.candidates for sc in scored):
+        if not any(sc.candidates and sc.relevant for sc in scored):
             return self._abstain(question, passages, gen.name, t0, t1, None, "no_relevant_passage")
         answered = [sc for sc in scored if sc.answers]
         if not answered:
