@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 
@@ -67,9 +68,13 @@ class Assistant:
         passages = tuple(self.retriever.search(turn.question, k=k, history=history))
         passages = followup.with_focus(passages, turn, self.retriever)
         t1 = time.perf_counter()
-        scored = [self.scorer.score(part, passages) for part in shortanswer.parts(turn.question)]
         if self._unknown_names(turn.question):
             return self._abstain(question, passages, gen.name, t0, t1, None, "unknown_name")
+        scored = [self.scorer.score(part, passages) for part in shortanswer.parts(turn.question)]
+        asked = followup.scoring_text(turn, history)
+        if asked != turn.question and len(scored) == 1:  # whether to answer: judged with the previous question
+            whole = self.scorer.score(asked, passages)
+            scored = [dataclasses.replace(scored[0], answerable=whole.answerable, relevant=whole.relevant)]
         if not any(sc.candidates and sc.relevant for sc in scored):
             return self._abstain(question, passages, gen.name, t0, t1, None, "no_relevant_passage")
         answered = [sc for sc in scored if sc.answers]
@@ -77,9 +82,7 @@ class Assistant:
             return self._abstain(question, passages, gen.name, t0, t1, None, "low_support")
         passages = self._reorder(passages, answered[0])
         share = shortanswer.SECOND_SHARE if len(scored) == 1 else 2.0  # compound: the best sentence per part
-        previous = followup.previous_answer(history)
-        chosen = list(dict.fromkeys(c for sc in answered for c in shortanswer.choose(
-            shortanswer.demote_repeats(sc.candidates, previous), share)))
+        chosen = list(dict.fromkeys(c for sc in answered for c in shortanswer.choose(sc.candidates, share)))
         draft = shortanswer.compose(chosen, docs, len(docs) > 1)
         notice = None
         if gen is not self.extractive:

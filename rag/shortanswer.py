@@ -21,10 +21,6 @@ from .sentences import split_spans
 #   gold2 key-fact recall       .571        .600   .600   .629   .629
 # 0.5 is the lowest share that keeps SQuAD's median answer within the 30-word target.
 SECOND_SHARE = 0.5
-# In a follow-up, a sentence the previous answer already quoted counts this share of its probability.
-# Measured with ``ragqa eval`` on eval/followup.jsonl (article) and eval/followup2.jsonl (corpus2):
-# follow-up turns answered from the right paragraph 0.929 -> 1.000 and 0.692 -> 0.692 (1.0 vs 0.5).
-REPEAT_FACTOR = 0.5
 # Sentences opening with one of these lean on the sentence before them for their subject.
 _LEANS = re.compile(r"^(?:it|its|he|his|she|her|they|their|them|this|these|that|those|such|the latter|the former|"
                     r"both|there)\b", re.I)
@@ -66,19 +62,6 @@ def previous_sentence(document, paragraph: int, start: int) -> tuple[int, int, i
         if spans:
             prev = (before.start + spans[-1][0], before.start + spans[-1][1], paragraph - 1)
     return prev
-
-
-def demote_repeats(ranked, previous_answer: str, factor: float = None) -> list:
-    """Candidates re-ranked so sentences the previous answer already quoted count ``factor`` of
-    their probability: a follow-up asks for something the user has not been told yet."""
-    factor = REPEAT_FACTOR if factor is None else factor
-    if not previous_answer or factor >= 1.0:
-        return list(ranked)
-    from .citations import strip_markers
-
-    given = strip_markers(previous_answer)
-    key = lambda c: c.prob * (factor if strip_markers(c.text)[:-1] in given else 1.0)
-    return sorted(ranked, key=lambda c: -key(c))
 
 
 def choose(ranked, second_share: float = SECOND_SHARE) -> list:
