@@ -21,7 +21,7 @@ import numpy as np
 from .lexical import tokenize
 
 MAX_DOCS = 5  # documents summarised when the question names none
-_DOC = (r"(?:this|it|the (?:article|piece|document|text|paper|report|commentary|essay|post|chapter|page|story|"
+_DOC = (r"(?:this|it|the (?:[\w-]+ )?(?:article|piece|document|text|paper|report|commentary|essay|post|chapter|page|story|"
         r"book|readme|guide|author|writer)s?)")
 KINDS = (
     ("author", re.compile(r"\bwho (?:wrote|authored|penned|is the (?:author|writer) of)\b|\b(?:who is|name) the (?:author|writer)\b|"
@@ -39,6 +39,7 @@ KINDS = (
     ("summary", re.compile(r"\bwhat(?:'s| is| are)\b.*\babout\b|\bsummar(?:y|i[sz]e|i[sz]ing)\b|\boverview\b|\btl;?dr\b|"
                            r"\bgist\b|\bkey (?:points|takeaways|ideas)\b|\bmain (?:points|ideas?|topics?|themes?)\b", re.I)),
 )
+_ENDS = re.compile(r"[.!?…][”’\"')\]]*$")
 _REFERS = re.compile(r"\b" + _DOC + r"\b", re.I)
 # A question made only of these words is about the document even without "this"/"the article":
 # "What is the main argument?", "Summarize."
@@ -64,6 +65,7 @@ def classify(question: str, documents, follow_up: bool = False) -> About | None:
     """
     named = [d for d, doc in documents.items()
              if len(doc.title) > 3 and doc.title.lower() in question.lower() or d.lower() in question.lower()]
+    picked = named or _named_by_word(question, documents)
     refers = _REFERS.search(question)
     if follow_up and refers and refers.group(0).lower() in ("this", "it"):
         refers = None
@@ -76,9 +78,24 @@ def classify(question: str, documents, follow_up: bool = False) -> About | None:
                         re.escape(x) for d in named or () for x in (d, documents[d].title)) + "|\x00"
                     + r")(?: \w+)? about\b", question, re.I):
                 return None  # "What is the article's view about sanctions?" is a content question
-            ids = tuple(named) or tuple(list(documents)[:MAX_DOCS])
+            ids = tuple(picked) or tuple(list(documents)[:MAX_DOCS])
             return About(kind, ids)
     return None
+
+
+def _named_by_word(question: str, documents) -> list[str]:
+    """Documents whose id or title has a word (4+ letters) that no other document's has and the
+    question uses: "Summarize the pytz README" picks ``pytz-timezones``."""
+    if len(documents) < 2:
+        return []
+    words = {d: set(tokenize(f"{d.replace('-', ' ').replace('_', ' ')} {doc.title}")) for d, doc in documents.items()}
+    asked = set(tokenize(question))
+    out = []
+    for d, ws in words.items():
+        others = set().union(*(w for o, w in words.items() if o != d))
+        if any(len(t) >= 4 and t in asked for t in ws - others):
+            out.append(d)
+    return out
 
 
 def metadata_answer(about: About, documents) -> tuple[str, bool]:
@@ -119,8 +136,9 @@ def overview_sentences(retriever, doc_id: str, kind: str, n_central: int) -> lis
         return []
     centre = vecs.mean(axis=0)
     central = vecs @ centre
-    words = np.array([len(retriever.documents[doc_id].text[s:e].split()) for s, e, _ in spans])
-    central = np.where(words >= 6, central, -np.inf)  # not headings or fragments
+    text = retriever.documents[doc_id].text
+    whole = np.array([len(text[s:e].split()) >= 6 and bool(_ENDS.search(text[s:e])) for s, e, _ in spans])
+    central = np.where(whole, central, -np.inf)  # whole sentences only: not headings, fragments, "as follows:"
     if kind == "conclusion":
         last = sorted({n for *_, n in spans})[-3:]  # the close, and a caption or footer after it
         pool = [i for i, sp in enumerate(spans) if sp[2] in last]

@@ -81,3 +81,11 @@ def test_missing_metadata_abstains_with_reason(tmp_path, fake_embedder):
 def test_in_a_follow_up_this_means_the_previous_answer():
     assert classify("What is this sometimes called?", DOCS, follow_up=True) is None
     assert classify("Who wrote the article?", DOCS, follow_up=True).kind == "author"
+
+
+def test_a_document_named_by_a_word_only_it_has():
+    docs = {"pytz-timezones": Document("pytz-timezones", "pytz - World Timezone Definitions", "x", (Paragraph(1, "x", 0, 1),)),
+            "rust-when-to-panic": Document("rust-when-to-panic", "To panic! or Not to panic!", "x", (Paragraph(1, "x", 0, 1),))}
+    about = classify("Summarize the pytz README.", docs)
+    assert about.kind == "summary" and about.doc_ids == ("pytz-timezones",)
+    assert classify("What does pytz recommend?", docs) is None
