@@ -11,8 +11,9 @@ from pathlib import Path
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 index, n, result = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-from rag.retrieve.retriever import Retriever  # noqa: E402
 from squad_corpus import questions  # noqa: E402
+
+from rag.retrieve.retriever import Retriever  # noqa: E402
 
 qs = questions()[::3]
 r = Retriever.load(index)

@@ -62,7 +62,9 @@ class Config:
             raise ValueError(f"k must be a positive integer. Currently, k is {self.k!r}")
         object.__setattr__(self, "mode", Mode.from_str(self.mode))
         GENERATORS.check(self.generator)
-        from rag.store.vectorstore import VECTOR_STORES  # names only: no engine is imported
+        from rag.store.vectorstore import (
+            VECTOR_STORES,  # names only: no engine is imported
+        )
 
         VECTOR_STORES.check(self.vector_store)
         if self.sentence_vectors not in ("stored", "query"):

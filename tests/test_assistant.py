@@ -181,6 +181,7 @@ def test_question_about_unknown_person_abstains_on_fake_index(fake_retriever):
     assert ans.abstained and ans.text == ABSTAIN
 
 
-def test_how_many_question_without_number_abstains(fake_retriever):
-    ans = Assistant(fake_retriever).ask("How many dogs bark loudly at strangers at night?")
-    assert ans.abstained
+def test_abstention_names_its_reason(fake_retriever):
+    ans = Assistant(fake_retriever).ask("What did Rex Tillerson say about dogs barking at night?")
+    assert ans.abstained and ans.abstain_reason == "unknown_name"
+    assert Assistant(fake_retriever).ask("Why do dogs bark at night?").abstain_reason is None

@@ -22,6 +22,15 @@ def add_parser(sub) -> None:
     src = s.add_mutually_exclusive_group()
     src.add_argument("--index", metavar="DIR", help="an existing index (default: the bundled article's)")
     src.add_argument("--corpus", nargs="+", metavar="PATH", help="files/folders to index into a temporary index")
+    s.add_argument("--squad", metavar="FILE", help="a SQuAD-format JSON file instead of gold files: every article is "
+                   "indexed as one document (into --index DIR when given, reused when unchanged) and a seeded "
+                   "sample of its questions is asked")
+    s.add_argument("--squad-sample", type=int, default=400, metavar="N",
+                   help="with --squad: questions per class, answerable and unanswerable (default 400)")
+    s.add_argument("--seed", type=int, default=0, help="with --squad: sampling seed (default 0)")
+    s.add_argument("--holdout-articles", nargs="*", metavar="TITLE",
+                   help="with --squad: ask only about these articles; without titles, the articles the shipped "
+                        "answerability model was not trained on")
     s.add_argument("--generator", choices=GENERATORS.names(), help="answer generator (default extractive)")
     s.add_argument("--mode", nargs="+", choices=[m.value for m in Mode], dest="modes", metavar="MODE",
                    help="retrieval mode(s): hybrid, dense, lexical (default hybrid)")
@@ -62,11 +71,21 @@ def run_cli(args) -> int:
     for g in gates:
         if g.kind == "min" and lower_is_better(g.metric):
             log(f"note: {g.metric} is lower-is-better; --max {g.metric}=... is probably what you meant")
+    squad = getattr(args, "squad", None)
+    holdout = getattr(args, "holdout_articles", None)
+    if holdout is not None and not squad:
+        raise ValueError("--holdout-articles needs --squad FILE")
+    if holdout is not None and not holdout:
+        from .squad import holdout_articles
+
+        holdout = holdout_articles()
     settings = EvalSettings(
         gold=tuple(Path(p) for p in (args.gold or [default_gold()])),
         index=Path(args.index) if getattr(args, "index", None) else None,
         corpus=tuple(Path(p) for p in (getattr(args, "corpus", None) or ())),
-        generator=config.generator, modes=modes, k=config.k, answers=answers)
+        generator=config.generator, modes=modes, k=config.k, answers=answers,
+        squad=Path(squad) if squad else None, squad_sample=getattr(args, "squad_sample", 400),
+        seed=getattr(args, "seed", 0), articles=tuple(holdout) if holdout else None)
     results = evaluate(settings, config, progress=False if getattr(args, "quiet", False) else None, log=log)
     out = write_all(results, Path(args.out) if getattr(args, "out", None) else default_out())
     print(format_tables(results))

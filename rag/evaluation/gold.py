@@ -1,7 +1,8 @@
 """Gold question files (JSONL): one question per line, every problem reported, nothing dropped.
 
 Line schema: ``{"id", "question", "answer", "evidence": [verbatim quotes], "answerable": bool,
-"key_facts": ["alt1|alt2", ...]}``.
+"key_facts": ["alt1|alt2", ...]}``, plus ``"conversation": str, "turn": int`` in follow-up sets
+(turn n is asked with turns 1..n-1 of its conversation as history).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class GoldItem:
     key_facts: tuple[str, ...]
     source: str = ""
     line: int = 0
+    answers: tuple[str, ...] = ()  # every gold answer span (SQuAD); token F1 takes the best
+    paragraph: tuple[str, int] | None = None  # (doc_id, ¶) the question was written on (SQuAD)
+    conversation: str | None = None  # follow-up sets: turns of one conversation share this id
+    turn: int = 0  # 1-based turn within ``conversation``; earlier turns are asked first, as history
 
 
 def _shorten(text: str, n: int = 80) -> str:
@@ -60,6 +65,12 @@ def _check(obj, texts) -> list[str]:
         problems.append("answerable question with no evidence quotes")
     if obj["answerable"] and not (obj["answer"] or "").strip():
         problems.append("answerable question with no reference answer")
+    conv, turn = obj.get("conversation"), obj.get("turn")
+    if (conv is None) != (turn is None):
+        problems.append("'conversation' and 'turn' go together")
+    elif conv is not None and (not isinstance(conv, str) or not conv.strip() or not isinstance(turn, int)
+                               or isinstance(turn, bool) or turn < 1):
+        problems.append("'conversation' must be a non-empty string and 'turn' an integer >= 1")
     if texts is not None:
         for quote in obj["evidence"]:
             if not any(contains(t, quote) for t in texts):
@@ -99,7 +110,8 @@ def load_gold(path, document_texts=None) -> list[GoldItem]:
         problems += [f"{path} line {n} ({qid}): {p}" for p in found]
         if not found:
             items.append(GoldItem(obj["id"], obj["question"], obj["answer"] or "", tuple(obj["evidence"]),
-                                  obj["answerable"], tuple(obj["key_facts"]), str(path), n))
+                                  obj["answerable"], tuple(obj["key_facts"]), str(path), n,
+                                  conversation=obj.get("conversation"), turn=obj.get("turn") or 0))
     if not problems and not items:
         problems.append(f"{path}: no questions in the file")
     if problems:

@@ -172,6 +172,26 @@ def token_f1(prediction: str, reference: str) -> float:
     return 2 * p * r / (p + r)
 
 
+def span_contained(answer: str, spans) -> bool | None:
+    """Whether the answer contains any gold span as a run of SQuAD-normalised tokens; None without
+    spans. ``span_contained("It opened in 1990 [¶2].", ["1990"]) is True``"""
+    spans = [squad_tokens(s) for s in spans]
+    spans = [s for s in spans if s]
+    if not spans:
+        return None
+    toks = squad_tokens(strip_markers(answer))
+    for s in spans:
+        n = len(s)
+        if any(toks[i : i + n] == s for i in range(len(toks) - n + 1)):
+            return True
+    return False
+
+
+def words(text: str) -> int:
+    """Words in an answer, citation markers not counted. ``words("He left [¶2].") == 2``"""
+    return len(strip_markers(text).split())
+
+
 def content_words(text: str) -> set[str]:
     """Lowercased words minus stop words, a plural ``s`` folded. ``content_words("The ships sailed")``"""
     words = re.findall(r"[^\W_]+", normalize_fact(strip_markers(text)).replace("'s ", " "))

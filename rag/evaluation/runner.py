@@ -24,7 +24,8 @@ REPO_EVAL = PACKAGE_DIR.parent / "eval"
 RECALL_KS = (1, 3, 5, 10)
 RETRIEVAL_METRICS = ("mrr@10", "ndcg@10")
 ANSWER_METRICS = ("key_fact_recall", "token_f1", "citation_precision", "citation_recall", "cited_sentence_share",
-                  "abstain_accuracy", "false_abstention_rate")
+                  "abstain_accuracy", "false_abstention_rate", "span_contained", "span_contained_all",
+                  "answer_words_p50", "right_paragraph", "followup_right_paragraph")
 TIMINGS = ("retrieve", "generate", "total")
 LATENCY_METRICS = tuple(f"latency_{t}_{p}_ms" for t in TIMINGS for p in ("p50", "p95"))
 SEARCH_METRICS = ("search_p50_ms", "search_p95_ms")
@@ -54,6 +55,10 @@ class EvalSettings:
     modes: tuple[str, ...] = ("hybrid",)  # retrieval metrics per mode; answers use the first
     k: int | None = None  # passages given to the answerer (default config.k); retrieval scores max(10, k)
     answers: bool = True  # False: retrieval metrics only (no generator)
+    squad: Path | None = None  # a SQuAD-format file instead of gold files (rag.evaluation.squad)
+    squad_sample: int = 400  # questions per class (answerable, unanswerable), seeded
+    seed: int = 0
+    articles: tuple | None = None  # SQuAD articles to ask about (all are indexed); None: every article
 
     def __post_init__(self):
         if not self.modes:
@@ -64,6 +69,8 @@ class EvalSettings:
             raise ValueError(f"modes must not repeat: {list(self.modes)}")
         if self.index is not None and self.corpus:
             raise ValueError("give either an index directory or corpus paths, not both")
+        if self.squad is not None and self.corpus:
+            raise ValueError("--squad indexes the SQuAD file's articles; do not give --corpus as well")
         if self.k is not None and (not isinstance(self.k, int) or self.k < 1):
             raise ValueError(f"k must be a positive integer. Currently, k is {self.k!r}")
 
@@ -109,13 +116,17 @@ def _load_all(paths, texts) -> list[GoldItem]:
 
 
 def _retrieval_record(item: GoldItem, passages, k: int, k_max: int, n_relevant: int, seconds: float) -> dict:
-    hits = M.quote_hits([p.text for p in passages], item.evidence)
+    if item.paragraph is not None:  # SQuAD: relevant = the passage holds the question's paragraph
+        doc, num = item.paragraph
+        hits = [[p.doc_id == doc and num in p.paragraphs] for p in passages]
+    else:
+        hits = M.quote_hits([p.text for p in passages], item.evidence)
     relevant = [any(row) for row in hits]
     rec = {"passages": [{"doc_id": p.doc_id, "paragraphs": list(p.paragraphs), "score": round(p.score, 5),
                          "relevant": rel, "text": p.text} for p, rel in zip(passages, relevant)],
            "search_ms": seconds * 1000, "metrics": {}}
     if item.answerable and item.evidence:
-        curve = M.recall_curve(hits, len(item.evidence), k_max)
+        curve = M.recall_curve(hits, 1 if item.paragraph is not None else len(item.evidence), k_max)
         first = next((i + 1 for i, r in enumerate(relevant) if r), None)
         rec["recall_curve"] = curve
         rec["first_relevant_rank"] = first
@@ -128,10 +139,15 @@ def _retrieval_record(item: GoldItem, passages, k: int, k_max: int, n_relevant: 
 
 def _answer_record(item: GoldItem, ans) -> dict:
     facts = M.key_fact_recall(ans.text, item.key_facts) if item.answerable else None
-    f1 = M.token_f1(ans.text, item.answer) if item.answerable else None
+    refs = item.answers or (item.answer,)
+    f1 = max(M.token_f1(ans.text, r) for r in refs) if item.answerable else None
     counts = M.citation_counts(ans.text, ans.citations, item.evidence) if not ans.abstained else None
     metrics = {"key_fact_recall": facts, "token_f1": f1,
-               "key_facts_found": [f for f in item.key_facts if M.fact_found(ans.text, f)]}
+               "key_facts_found": [f for f in item.key_facts if M.fact_found(ans.text, f)],
+               "words": None if ans.abstained else M.words(ans.text),
+               "span_contained": (M.span_contained(ans.text, item.answers)
+                                  if item.answerable and item.answers and not ans.abstained else None),
+               "right_paragraph": _right_paragraph(item, ans) if item.answerable else None}
     if counts:
         metrics |= {"citation_precision": M.ratio(counts["precise_citations"], counts["citations"]),
                     "citation_recall": M.ratio(counts["quotes_cited"], counts["quotes"]),
@@ -142,6 +158,21 @@ def _answer_record(item: GoldItem, ans) -> dict:
                            "paragraph_text": c.paragraph_text} for c in ans.citations],
             "timings_ms": {t: v * 1000 for t, v in (ans.timings or {}).items()},
             "metrics": metrics, "outcome": M.outcome(item.answerable, ans.abstained, facts, f1)}
+
+
+def _right_paragraph(item: GoldItem, ans) -> bool:
+    """Answered, citing a paragraph that holds an evidence quote (or the SQuAD question's paragraph)."""
+    if ans.abstained:
+        return False
+    return any((item.paragraph is not None and (c.doc_id, c.paragraph) == tuple(item.paragraph))
+               or any(M.contains(c.paragraph_text, q) for q in item.evidence) for c in ans.citations)
+
+
+def _asking_order(items: list[GoldItem]) -> list[GoldItem]:
+    """Items in file order, except that a conversation's turns are asked in turn order."""
+    order = sorted(range(len(items)), key=lambda i: (items[i].conversation is not None, items[i].conversation or "",
+                                                     items[i].turn, i))
+    return [items[i] for i in order]
 
 
 def _aggregate_retrieval(records: list[dict], k: int) -> dict:
@@ -166,6 +197,14 @@ def _aggregate_answers(items: list[GoldItem], answers: list[dict]) -> dict:
            "cited_sentence_share": M.ratio(pooled["cited_sentences"], pooled["sentences"]),
            "abstain_accuracy": M.ratio(sum(a["abstained"] for a in unans), len(unans)),
            "false_abstention_rate": M.ratio(sum(a["abstained"] for a in ans_ok), len(ans_ok))}
+    spans = [a["metrics"]["span_contained"] for it, a in zip(items, answers) if it.answerable and it.answers]
+    out["span_contained"] = M.mean(spans)  # over answered questions with gold spans
+    out["span_contained_all"] = M.ratio(sum(bool(s) for s in spans), len(spans) + sum(
+        a["abstained"] for it, a in zip(items, answers) if it.answerable and it.answers)) if spans else None
+    out["answer_words_p50"] = M.percentile([a["metrics"]["words"] for a in answers if a["metrics"]["words"]], 50)
+    out["right_paragraph"] = M.mean(a["metrics"]["right_paragraph"] for a in ans_ok)
+    out["followup_right_paragraph"] = M.mean(a["metrics"]["right_paragraph"] for it, a in zip(items, answers)
+                                             if it.answerable and it.turn > 1)
     for t in TIMINGS:
         vals = [a["timings_ms"][t] for a in answers if t in a["timings_ms"]]
         out[f"latency_{t}_p50_ms"] = M.percentile(vals, 50)
@@ -200,6 +239,18 @@ def evaluate(settings: EvalSettings, config: Config | None = None, progress: boo
             report = build_index(list(settings.corpus), index_dir, config.replace(index_dir=index_dir))
             for path, reason in report.skipped:
                 log(f"skipped: {reason}")
+        squad_docs = None
+        if settings.squad is not None:
+            from rag.store.indexer import build_index
+
+            from .squad import squad_items
+
+            squad_docs, squad_q = squad_items(settings.squad, settings.squad_sample, settings.squad_sample,
+                                              settings.seed, settings.articles)
+            if index_dir is None:
+                index_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ragqa-squad-")))
+            log(f"indexing {len(squad_docs)} SQuAD article(s) into {index_dir} ...")
+            build_index(squad_docs, index_dir, config.replace(index_dir=index_dir))
         if settings.answers:
             from rag.answer.assistant import Assistant
 
@@ -210,10 +261,13 @@ def evaluate(settings: EvalSettings, config: Config | None = None, progress: boo
 
             assistant, retriever = None, Retriever.load(index_dir, config=config)
         docs = retriever.documents
-        items = _load_all(settings.gold, [d.text for d in docs.values()])
+        items = squad_q if squad_docs is not None else _load_all(settings.gold, [d.text for d in docs.values()])
         chunk_texts = [M.normalize_ws(c.text) for c in retriever.data.chunks]
 
         def n_relevant(item):
+            if item.paragraph is not None:
+                doc, num = item.paragraph
+                return sum(1 for c in retriever.data.chunks if c.doc_id == doc and num in c.paragraphs)
             qs = [M.normalize_ws(q) for q in item.evidence]
             return sum(1 for t in chunk_texts if any(q in t for q in qs))
 
@@ -235,14 +289,24 @@ def evaluate(settings: EvalSettings, config: Config | None = None, progress: boo
             answers = []
             if assistant is not None:
                 bar.set_postfix_str(f"answer ({config.generator})")
-                for it in items:
-                    answers.append(_answer_record(it, assistant.ask(it.question)))
+                said: dict[str, list] = {}  # conversation -> earlier (question, answer) turns
+                for it in _asking_order(items):
+                    past = said.setdefault(it.conversation, []) if it.conversation else None
+                    ans = assistant.ask(it.question, history=list(past) or None) if past is not None else \
+                        assistant.ask(it.question)
+                    if past is not None:
+                        past.append((it.question, ans.text))
+                    answers.append((it, _answer_record(it, ans)))
                     bar.update()
+                done = {id(it): rec for it, rec in answers}
+                answers = [done[id(it)] for it in items]
         finally:
             bar.close()
         manifest = retriever.data.manifest
         index_label = "bundled article" if index_dir is None else (
-            "temporary index of the corpus" if settings.corpus else str(index_dir))
+            "temporary index of the corpus" if settings.corpus else
+            "temporary index of the SQuAD articles" if settings.squad is not None and settings.index is None
+            else str(index_dir))
 
     by_mode = {m: _aggregate_retrieval(recs, config.k) for m, recs in retrieval.items()}
     aggregates = dict(by_mode[settings.modes[0]])
@@ -253,13 +317,20 @@ def evaluate(settings: EvalSettings, config: Config | None = None, progress: boo
         q = {"id": it.id, "source": it.source, "line": it.line, "question": it.question, "answerable": it.answerable,
              "reference": it.answer, "evidence": list(it.evidence), "key_facts": list(it.key_facts),
              "retrieval": {m: retrieval[m][i] for m in settings.modes}}
+        if it.paragraph is not None:
+            q["paragraph"] = list(it.paragraph)
+        if it.conversation is not None:
+            q["conversation"], q["turn"] = it.conversation, it.turn
         if answers:
             q["answer"] = answers[i]
             q["outcome"] = answers[i]["outcome"]
         questions.append(q)
     outcomes = {o: sum(1 for q in questions if q.get("outcome") == o) for o in M.OUTCOMES} if answers else {}
     return {
-        "config": {"gold": [str(p) for p in settings.gold], "index": index_label,
+        "config": {"gold": [str(settings.squad)] if settings.squad is not None else [str(p) for p in settings.gold],
+                   "index": index_label, "squad": None if settings.squad is None else {
+                       "file": str(settings.squad), "sample_per_class": settings.squad_sample, "seed": settings.seed,
+                       "articles": list(settings.articles) if settings.articles is not None else "all"},
                    "corpus": [str(p) for p in settings.corpus], "generator": config.generator if answers else None,
                    "modes": list(settings.modes), "answer_mode": settings.modes[0], "k": config.k,
                    "k_retrieval": k_max, "model": manifest.get("model"),
