@@ -249,15 +249,23 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
     dim = next((p.shape[1] for p in parts if p is not None and p.size), 0)
     if dim == 0:
         raise RagError("no text to embed in the given documents")
-    matrix = np.vstack([p.reshape(-1, dim) for p in parts]).astype(np.float32)
+    if len(plan) == len(parts) and len(new_vecs) == sum(len(p) for p in parts):  # all new: no copy needed
+        matrix = np.ascontiguousarray(new_vecs, dtype=np.float32)
+    else:
+        matrix = np.vstack([p.reshape(-1, dim) for p in parts]).astype(np.float32)
+    n_texts = len(texts)
+    del parts, new_vecs, texts  # peak memory: the chunk texts and vectors are not needed twice
     sentences = offsets = None
     if stored:  # straight into one preallocated float16 array, in chunk order
         sentences, offsets = _sentence_matrix(all_chunks, spans, old_sentences, by_id, dim, checkpoint,
-                                              (lambda n: progress(len(texts) + n, total)) if progress else None)
+                                              (lambda n: progress(n_texts + n, total)) if progress else None)
+    del spans
     removed = sorted(set(old_docs) - set(by_id))
     vector_store = store_class(config.vector_store)
     record, faiss_writer = vector_store.write(matrix, out, config)
     n_embedded = sum(len(chunks) for _, chunks in todo)
+    n_vectors = len(matrix)
+    del matrix  # the vector store (FAISS index or Milvus) holds them now
 
     from rag.store.lexical import LexicalIndex
 
@@ -267,7 +275,7 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
         "dim": dim,
         "normalized": True,
         "metric": "inner_product",
-        "faiss_kind": vectors.choose_kind(len(matrix)),
+        "faiss_kind": vectors.choose_kind(n_vectors),
         "vector_store": record,
         "previous_vector_store": _current_record(out),
         "content_hash": store.sources_hash(docs),
