@@ -185,7 +185,7 @@ def test_ask_on_a_terminal_uses_ansi_styles():
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGQA_") and k != "NO_COLOR"}
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", "Why might Antonov's appointment matter?"],
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", "Who is Leonid Slutsky?"],
                             stdout=slave, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     os.close(slave)
     chunks = []
@@ -201,5 +201,5 @@ def test_ask_on_a_terminal_uses_ansi_styles():
     os.close(master)
     out = b"".join(chunks).decode("utf-8", "replace")
     assert proc.returncode == 0, proc.stderr.read()
-    assert "\033[1m\033[33m" in out and "he is on the EU sanctions list" in out  # BOLD + YELLOW quote
-    assert "\033[1m[¶25]\033[0m" in out and "**" not in out
+    assert "\033[1m\033[33m" in out and "Liberal Democratic Party" in out  # BOLD + YELLOW quote
+    assert "\033[1m[¶12]\033[0m" in out and "**" not in out

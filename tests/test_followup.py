@@ -64,3 +64,12 @@ def test_other_pronouns_are_scored_with_the_previous_question():
     assert scoring_text(turn, history) == "What is the major problem with local times? What is the best solution to it?"
     full = resolve("What is the best solution to daylight saving ambiguity?", history, DOCS)
     assert scoring_text(full, history) == full.question
+
+
+def test_a_short_question_naming_something_new_is_not_judged_with_the_previous_one():
+    from rag.answer.followup import Turn, scoring_text
+
+    history = [("How many days of annual leave do employees get?", "Every employee gets 25 days [vacation ¶1].")]
+    assert scoring_text(Turn("What is the capital of Australia?"), history) == "What is the capital of Australia?"
+    assert scoring_text(Turn("And the deadline?"), history).startswith("How many days of annual leave")
+    assert scoring_text(Turn("Why is it so?"), history).startswith("How many days of annual leave")
