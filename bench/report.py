@@ -358,10 +358,16 @@ Exporting needs the `onnx` package besides torch.
 """
 
 
+def write(results: dict) -> Path:
+    """BENCHMARKS.md: the rendered tables, then issue 13's scale section (bench/scale_section.md,
+    written by hand around the tables of bench/scale.py)."""
+    scale = ROOT / "bench" / "scale_section.md"
+    out = ROOT / "BENCHMARKS.md"
+    out.write_text(render(results) + ("\n" + scale.read_text() if scale.exists() else ""), encoding="utf-8")
+    return out
+
+
 if __name__ == "__main__":
     results = json.loads((ROOT / "bench" / "results.json").read_text())
     sys.path.insert(0, str(ROOT))
-    scale = ROOT / "bench" / "scale_section.md"  # issue 13's scale benchmark, written by hand around its tables
-    (ROOT / "BENCHMARKS.md").write_text(render(results) + ("\n" + scale.read_text() if scale.exists() else ""),
-                                        encoding="utf-8")
-    print("wrote", ROOT / "BENCHMARKS.md")
+    print("wrote", write(results))
