@@ -84,3 +84,13 @@ def fake_retriever(tmp_path, fake_embedder):
     cfg = Config(model="fake", min_tokens=0)
     build_index([src], tmp_path / "idx", cfg, embedder=fake_embedder)
     return Retriever.load(tmp_path / "idx", config=cfg, embedder=fake_embedder)
+
+
+@pytest.fixture
+def fake_models(monkeypatch, fake_embedder):
+    """Every embedder the CLI creates is the fake one, and no RAGQA_* variable leaks in."""
+    import rag.embed.registry
+
+    monkeypatch.setattr(rag.embed.registry, "make_query_embedder", lambda *a, **k: fake_embedder)
+    for var in [v for v in os.environ if v.startswith("RAGQA_")]:
+        monkeypatch.delenv(var)

@@ -70,16 +70,6 @@ def test_unknown_mode_rejected_by_argparse():
 # -- main(argv) on temporary indexes with the fake embedder -----------------------------------------
 
 @pytest.fixture
-def fake_models(monkeypatch, fake_embedder):
-    """Every embedder the CLI creates is the fake one."""
-    import rag.embed.registry
-
-    monkeypatch.setattr(rag.embed.registry, "make_query_embedder", lambda *a, **k: fake_embedder)
-    for var in [v for v in os.environ if v.startswith("RAGQA_")]:
-        monkeypatch.delenv(var)
-
-
-@pytest.fixture
 def notes(tmp_path):
     src = tmp_path / "notes"
     src.mkdir()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -15,15 +14,6 @@ from rag.errors import RagError
 from rag.retrieve.retriever import Retriever
 
 FAKE = Config(model="fake")
-
-
-@pytest.fixture
-def fake_models(monkeypatch, fake_embedder):
-    import rag.embed.registry
-
-    monkeypatch.setattr(rag.embed.registry, "make_query_embedder", lambda *a, **k: fake_embedder)
-    for var in [v for v in os.environ if v.startswith("RAGQA_")]:
-        monkeypatch.delenv(var)
 
 
 @pytest.fixture
