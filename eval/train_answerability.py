@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     groups = np.array([g.split(":")[-1] for g in T.group])
     articles = sorted(g for g in set(T.group) if g not in ("gold", "gold2") and not g.startswith("offtopic:"))
     holdout = sorted(random.Random(SEED).sample(articles, N_HOLDOUT))
-    train_groups = [g for g in sorted(set(groups)) if g not in holdout]
+    train_groups = [str(g) for g in sorted(set(groups)) if g not in holdout]
     corpus = np.array([_corpus(g) for g in T.group])
     # Off-topic questions train nothing (asked of another corpus's index, they would teach the
     # models which index a question came from); they only measure the cosine floor below.

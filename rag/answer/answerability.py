@@ -6,8 +6,10 @@ neighbours and its paragraph, the rarest question word the paragraph lacks, name
 missing, question type against what the sentence offers, rank and margin features). A small
 gradient-boosted tree model, trained by ``eval/train_answerability.py`` on SQuAD part A (split by
 article) and the gold sets, turns each row into P(this sentence answers the question). The best
-sentence's probability decides whether to answer (``Model.threshold``, the operating point the
-training script chose); the ranking decides which sentences answer and which chunks come first.
+sentences' scores feed a question model, P(the question is answerable), which decides whether to
+answer (``Model.threshold``, the operating point the training script chose); below the model's
+cosine floor (the lowest best-sentence cosine of any answerable training question) the passages
+are off topic. The sentence ranking decides which sentences answer and which chunks come first.
 
 The model ships as JSON (``rag/data/answerability.json``) and runs with numpy only, so importing
 ``rag`` and answering stay cheap.
