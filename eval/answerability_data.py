@@ -52,8 +52,8 @@ class Table:
 
 def _code_key(k: int) -> str:
     h = hashlib.sha256()
-    for f in ("rag/answerability.py", "rag/retriever.py", "rag/lexical.py", "rag/query.py", "rag/sentences.py",
-              "eval/answerability_data.py"):
+    for f in ("rag/answer/answerability.py", "rag/retrieve/retriever.py", "rag/store/lexical.py",
+              "rag/ingest/terms.py", "rag/retrieve/query.py", "rag/ingest/sentences.py", "eval/answerability_data.py"):
         h.update((ROOT / f).read_bytes())
     h.update(str(k).encode())
     return h.hexdigest()[:16]
