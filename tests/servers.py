@@ -85,7 +85,26 @@ class TrickleServer(SilentServer):
                 pass
 
 
-class StaticHTTPServer:
+class _LoopbackHTTP:
+    """An HTTP server on a free loopback port, serving ``handler`` in a thread while in ``with``."""
+
+    def _serve(self, handler) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+
+class StaticHTTPServer(_LoopbackHTTP):
     """Answers every request with one fixed status and body: ``StaticHTTPServer(200, b"not json")``."""
 
     def __init__(self, status: int, body: bytes, content_type: str = "application/json") -> None:
@@ -104,21 +123,10 @@ class StaticHTTPServer:
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> StaticHTTPServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        self._serve(Handler)
 
 
-class StreamingChatServer:
+class StreamingChatServer(_LoopbackHTTP):
     """An OpenAI-compatible ``/chat/completions`` that streams ``reply`` word by word, ``delay``
     seconds apart (``"stream": true``), or returns it whole. It records each request and whether
     the client hung up before the stream ended (``hung_up``): what Stop must cause.
@@ -172,16 +180,4 @@ class StreamingChatServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> StreamingChatServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        self._serve(Handler)
