@@ -23,6 +23,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "eval"))
+
+import perturb  # noqa: E402
 
 from rag.answer.answerability import FEATURES, Scorer  # noqa: E402
 from rag.config import Config  # noqa: E402
@@ -34,6 +37,13 @@ from rag.retrieve.retriever import Retriever  # noqa: E402
 from rag.store.indexer import build_index  # noqa: E402
 
 OFFTOPIC_PER_INDEX = 300  # SQuAD questions asked of each gold-set index
+# Share of SQuAD's answerable questions that also yield a perturbed, unanswerable copy (eval/perturb.py;
+# ids "synth-..."): training rows only, never scored. Measured by eval/train_answerability.py (ROC AUC
+# of P(answerable); out-of-fold on SQuAD's six training articles / held-out articles / gold / gold2):
+#   share 0 (none)   0.734 / 0.706 / 0.690 / 0.640
+#   share 0.5        0.746 / 0.707 / 0.694 / 0.663
+#   share 1.0        0.743 / 0.724 / 0.741 / 0.731
+SYNTH_SHARE = 1.0
 GOLD_SETS = {"gold": ([ROOT / "rag/data/rusi-2017-02-22-us-russia-reset.txt"], ROOT / "eval/gold.jsonl"),
              "gold2": ([ROOT / "eval/corpus2"], ROOT / "eval/gold2.jsonl")}
 
@@ -53,7 +63,8 @@ class Table:
 def _code_key(k: int) -> str:
     h = hashlib.sha256()
     for f in ("rag/answer/answerability.py", "rag/retrieve/retriever.py", "rag/store/lexical.py",
-              "rag/ingest/terms.py", "rag/retrieve/query.py", "rag/ingest/sentences.py", "eval/answerability_data.py"):
+              "rag/ingest/terms.py", "rag/retrieve/query.py", "rag/ingest/sentences.py", "eval/answerability_data.py",
+              "eval/perturb.py"):
         h.update((ROOT / f).read_bytes())
     h.update(str(k).encode())
     return h.hexdigest()[:16]
@@ -99,10 +110,10 @@ def _rows(scorer: Scorer, question: str, k: int):
     return cands, X
 
 
-def build_tables(squad_file: Path, cache: Path, k: int = 5, log=print) -> Table:
+def build_tables(squad_file: Path, cache: Path, k: int = 5, log=print, synth_share: float = SYNTH_SHARE) -> Table:
     """Feature table of every SQuAD part A question and every gold-set question (cached)."""
     cache.mkdir(parents=True, exist_ok=True)
-    key = _code_key(k) + hashlib.sha256(squad_file.read_bytes()).hexdigest()[:8]
+    key = _code_key(k) + hashlib.sha256(squad_file.read_bytes()).hexdigest()[:8] + f"-s{synth_share:g}"
     path = cache / f"table-{key}.npz"
     if path.exists():
         z = np.load(path, allow_pickle=True)
@@ -134,6 +145,21 @@ def build_tables(squad_file: Path, cache: Path, k: int = 5, log=print) -> Table:
             cands, X = _rows(scorer, item.question, k)
             para_start = retriever.documents[item.paragraph[0]].paragraph(n).start
             add(cands, X, _label_squad(cands, item, art, qa, n, para_start), item, art.title)
+    rng = random.Random(1)
+    for art in articles:
+        log(f"  features: perturbed questions of {art.title}")
+        names = perturb.article_names(list(art.contexts))
+        for n, qa in art.qas:
+            item = to_item(art, n, qa)
+            if not item.answerable or rng.random() >= synth_share:
+                continue
+            avoid = {x.lower() for x in perturb.article_names([art.contexts[n - 1]])}
+            changed = perturb.perturb(item.question, rng, names, avoid)
+            if changed is None:
+                continue
+            cands, X = _rows(scorer, changed, k)
+            fake = dataclasses.replace(item, question=changed, answerable=False, id=f"synth-{item.id}")
+            add(cands, X, [0] * len(cands), fake, art.title)
     gold_items = {}
     for name, (sources, gold) in GOLD_SETS.items():
         log(f"  features: {name}")

@@ -77,3 +77,35 @@ def test_abstention_carries_a_reason(bundled_assistant):
     ans = bundled_assistant.ask("What is the boiling point of liquid nitrogen?")
     assert ans.abstained and ans.abstain_reason in ("low_support", "no_relevant_passage")
     assert bundled_assistant.ask("Who is Sergei Kislyak?").abstain_reason is None
+
+
+def _info(scorer_text: str):
+    from rag.answer.answerability import Scorer
+
+    return Scorer(None, load=False).info(scorer_text)
+
+
+@pytest.mark.parametrize("qtype, question, text, offers", [
+    ("when", "When did Flynn resign?", "Flynn resigned in February 2017.", True),
+    ("when", "When did Flynn resign?", "Flynn resigned after the calls.", False),
+    ("when", "Did he resign in 2017?", "He resigned in 2017.", False),  # the question's own date
+    ("quantity", "How many sanctions were imposed?", "Three sanctions were imposed.", True),
+    ("quantity", "How many sanctions were imposed?", "Sanctions were imposed.", False),
+    ("who", "Who replaced Flynn?", "Flynn was replaced by Keith Kellogg.", True),
+    ("who", "Who replaced Flynn?", "Flynn was replaced quickly.", False),
+    ("what", "What did he say?", "Nothing here.", True),  # other types: any text offers an answer
+])
+def test_answer_type_offered(qtype, question, text, offers):
+    from rag.answer.answerability import _NUMBER, _offers
+    from rag.ingest.terms import tokenize
+
+    q_nums = {m.group(0).lower().rstrip(".,") for m in _NUMBER.finditer(question) if m.group(0)[0].isdigit()}
+    got = _offers(qtype, _info(text), q_nums, question.lower(), set(tokenize(question)))
+    assert got is offers
+
+
+def test_why_question_prefers_the_causal_sentence(bundled_assistant):
+    """"Why might Antonov's appointment matter?": the "because ... sanctions list" sentence (¶25)
+    is chosen, not only the front-runner sentence (¶23)."""
+    ans = bundled_assistant.ask("Why might Antonov's appointment matter?")
+    assert 25 in [c.paragraph for c in ans.citations]

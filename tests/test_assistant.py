@@ -27,19 +27,14 @@ def test_antonov_answered(antonov):
     assert not antonov.abstained
     assert antonov.generator == "extractive"
 
-ANTONOV_REGRESSION = pytest.mark.xfail(strict=True, reason="known regression, merged tree: the shipped answerability model (trained before the Snowball stemmer and the Markdown/exact-term retrieval changes) ranks the front-runner sentence (¶23) above the sanctions sentence (¶25); retrain with eval/train_answerability.py on the merged tree")
-
-
 
 @pytest.mark.slow
-@ANTONOV_REGRESSION
 def test_antonov_answer_cites_paragraph_25(antonov):
     assert "[¶25]" in antonov.text
     assert 25 in [c.paragraph for c in antonov.citations]
 
 
 @pytest.mark.slow
-@ANTONOV_REGRESSION
 def test_antonov_answer_gives_both_reasons(antonov):
     assert "hard line" in antonov.text
     assert "EU sanctions list" in antonov.text
@@ -101,7 +96,6 @@ def test_follow_up_uses_history_for_retrieval(bundled_assistant):
 
 
 # -- generator selection and LLM handling, on a fake index ------------------------------------------
-
 
 
 class ScriptedLLM:

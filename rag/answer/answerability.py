@@ -66,6 +66,7 @@ FEATURES = (
     "names_miss_w", "nums_miss_w", "mods_miss_w", "mods_extra_s", "neg_mismatch", "miss_w_n", "miss_w_share",
     "neg_q", "neg_s", "new_tokens", "new_number", "new_date", "new_cap", "s_len", "s_pos",
     "p_rank", "p_score", "p_gap", "p_dense", "p_lex", "top_p_score", "top_p_margin", "q_len", "cause",
+    "why_cause_s", "why_cause_w", "type_ok_s", "type_ok_w",
 ) + tuple(f"q_{t}" for t in QTYPES)
 # The question model sees the sentence model's scores of the best sentences and the best
 # sentence's own feature row.
@@ -105,6 +106,20 @@ class _Info:
     dates: tuple
     caps: frozenset  # tokens of capitalised words not opening the text
     cause: bool
+
+
+def _offers(qtype: str, info: "_Info", q_nums: set, q_lower: str, q_set: set) -> bool:
+    """Whether a text holds something of the type the question asks for that the question itself
+    lacks: a date for "when", a number for "how many/much", a name for "who"/"where" (any text
+    does for other question types). Gold-set unanswerable questions are mostly of this kind ("What
+    is Antonov's date of birth?": sentences about Antonov, none with a date)."""
+    if qtype == "when":
+        return any(d not in q_lower for d in info.dates) or any(n not in q_nums and n[:1].isdigit() for n in info.nums)
+    if qtype == "quantity":
+        return any(n not in q_nums and n not in q_lower for n in info.nums)
+    if qtype in ("who", "where"):
+        return bool(info.caps - q_set)
+    return True
 
 
 @dataclass(frozen=True)
@@ -296,6 +311,7 @@ class Scorer:
         top = passages[0].score if passages else 0.0
         margin = passages[0].score - passages[1].score if len(passages) > 1 else passages[0].score if passages else 0.0
         q_set = set(q_toks)
+        is_why = qtype == "why"
 
         def cov(toks):
             return sum(w for t, w in q_w.items() if t in toks) / total
@@ -318,6 +334,8 @@ class Scorer:
             s_toks = si.toks
             pos = next((j for j, (a, b) in enumerate(spans) if a <= c.start < b), 0)
             w_toks, w_raw, w_nums, neg_w = set(s_toks), set(si.raw), set(si.nums), si.neg
+            w_type, w_cause = _offers(qtype, si, q_nums, q_lower, q_set), si.cause
+            s_type = w_type
             for j in (pos - 1, pos + 1):
                 if 0 <= j < len(spans):
                     oi = self.info(text[spans[j][0]:spans[j][1]])
@@ -325,6 +343,8 @@ class Scorer:
                     w_raw |= oi.raw
                     w_nums |= oi.nums
                     neg_w = neg_w or oi.neg
+                    w_type = w_type or _offers(qtype, oi, q_nums, q_lower, q_set)
+                    w_cause = w_cause or oi.cause
             missing_w = [t for t in q_toks if t not in w_toks]
             d_toks = self.doc_tokens(c.doc_id)
             missing_p = [t for t in q_toks if t not in p_toks]
@@ -349,6 +369,7 @@ class Scorer:
                 float(bool(si.caps - q_set)), float(len(s_toks)), float(pos),
                 float(c.passage_rank), p.score, p.score - top, p.dense_score, p.lexical_score / (p.lexical_score + 32.0),
                 top, margin, float(len(q_toks)), float(si.cause),
+                float(is_why and si.cause), float(is_why and w_cause), float(s_type), float(w_type),
             ] + [float(qtype == t) for t in QTYPES])
         X = np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
         if len(X):
