@@ -140,7 +140,7 @@ def main(argv=None) -> int:
     corpus = np.array([_corpus(g) for g in T.group])
     # perturbed copies of answerable questions (eval/perturb.py) train both models but are never
     # scored: evaluation sets and the operating point use real questions only
-    real = np.array([not str(i).startswith("synth-") for i in T.ids])
+    real = np.array([not str(i).startswith("synth") for i in T.ids])
     # Off-topic questions train nothing (asked of another corpus's index, they would teach the
     # models which index a question came from); they only measure the cosine floor below.
     groups = np.where(corpus == "offtopic", "offtopic", groups)
