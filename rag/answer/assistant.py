@@ -82,13 +82,14 @@ class Assistant:
         if about is not None:
             return self._about(question, about, gen.name, t0)
         turn = followup.resolve(question, history, docs)
-        passages = tuple(self.retriever.search(turn.question, k=k, history=history))
+        passages = tuple(self.retriever.search(turn.question, k=k, history=followup.search_history(turn, history)))
         passages = followup.with_focus(passages, turn, self.retriever)
         _check(cancel)
         t1 = time.perf_counter()
         if self._unknown_names(turn.question):
             return self._abstain(question, passages, gen.name, t0, t1, None, "unknown_name")
-        scored = [self.scorer.score(part, passages) for part in shortanswer.parts(turn.question)]
+        scored = [followup.prefer_context(self.scorer.score(part, passages), turn)
+                  for part in shortanswer.parts(turn.question)]
         asked = followup.scoring_text(turn, history)
         if asked != turn.question and len(scored) == 1:  # whether to answer: judged with the previous question
             whole = self.scorer.score(asked, passages)
