@@ -45,8 +45,9 @@ def test_bare_question_word_reuses_previous_question():
 
 
 def test_what_about_swaps_the_name():
-    turn = resolve("What about Mike Pence?", [("What did Sean Spicer say about Crimea?", "x [¶1].")], DOCS)
-    assert turn.question == "What did Mike Pence say about Crimea?"
+    for q in ("What about Mike Pence?", "And what about Mike Pence?"):
+        turn = resolve(q, [("What did Sean Spicer say about Crimea?", "x [¶1].")], DOCS)
+        assert turn.question == "What did Mike Pence say about Crimea?"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -139,3 +140,12 @@ def test_third_turn_leans_on_the_whole_conversation(bundled_assistant):
     ans = bundled_assistant.ask("Who provided it?", history=history)
     assert not ans.abstained and "US Navy" in ans.text
     assert 28 in {c.paragraph for c in ans.citations}
+
+
+@pytest.mark.slow
+def test_issue_example_he_is_answered_from_paragraph_25(bundled_assistant):
+    q1 = "Who was the front-runner for ambassador to the US?"
+    first = bundled_assistant.ask(q1)
+    ans = bundled_assistant.ask("And why would he be controversial?", history=[(q1, first.text)])
+    assert not ans.abstained and "sanctions list" in ans.text
+    assert 25 in {c.paragraph for c in ans.citations}
