@@ -7,7 +7,9 @@ import pytest
 from rag.answer.answerability import Candidate, Scored
 from rag.answer.followup import (
     NEAR_FACTOR,
+    bare,
     cited,
+    leans,
     names,
     prefer_context,
     resolve,
@@ -149,3 +151,28 @@ def test_issue_example_he_is_answered_from_paragraph_25(bundled_assistant):
     ans = bundled_assistant.ask("And why would he be controversial?", history=[(q1, first.text)])
     assert not ans.abstained and "sanctions list" in ans.text
     assert 25 in {c.paragraph for c in ans.citations}
+
+
+def test_a_question_with_no_words_of_its_own_is_bare():
+    history = [("What did Trump say Putin probably assumes?", "That he can't make a deal [¶1].")]
+    assert bare(resolve("Why would that be?", history, DOCS))
+    assert not bare(resolve("What is this referred to as?", history, DOCS))
+    assert not bare(resolve("Why would that be?", None, DOCS))  # no previous turn to lean on
+
+
+def test_ellipsis_leans_on_the_previous_turn_too():
+    history = [("What method is used to localize a naive datetime?", "The localize() method [¶1].")]
+    turn = resolve("What is the second way?", history, DOCS)
+    assert leans(turn) and not leans(resolve("What is the capital of Australia?", history, DOCS))
+    near, far = _cand(2, 0.14, "The second way is astimezone()."), _cand(9, 0.2, "The second line copies s1.")
+    assert prefer_context(Scored((far, near), 0.7, 0.2), turn).candidates[0].text == near.text
+
+
+@pytest.mark.slow
+def test_why_would_that_be_is_answered_from_the_previous_sentence(bundled_assistant):
+    # "Why would that be?" has no words of its own: ranked by itself it picked ¶24 or ¶14.
+    q1 = "What did Trump say Putin probably assumes?"
+    first = bundled_assistant.ask(q1)
+    ans = bundled_assistant.ask("Why would that be?", history=[(q1, first.text)])
+    assert not ans.abstained and "unpopular" in ans.text
+    assert {c.paragraph for c in ans.citations} == {9}

@@ -88,12 +88,13 @@ class Assistant:
         t1 = time.perf_counter()
         if self._unknown_names(turn.question):
             return self._abstain(question, passages, gen.name, t0, t1, None, "unknown_name")
-        scored = [followup.prefer_context(self.scorer.score(part, passages), turn)
-                  for part in shortanswer.parts(turn.question)]
+        scored = [self.scorer.score(part, passages) for part in shortanswer.parts(turn.question)]
         asked = followup.scoring_text(turn, history)
         if asked != turn.question and len(scored) == 1:  # whether to answer: judged with the previous question
             whole = self.scorer.score(asked, passages)
-            scored = [dataclasses.replace(scored[0], answerable=whole.answerable, relevant=whole.relevant)]
+            ranked = whole if followup.bare(turn) else scored[0]
+            scored = [dataclasses.replace(ranked, answerable=whole.answerable, relevant=whole.relevant)]
+        scored = [followup.prefer_context(sc, turn) for sc in scored]
         if not any(sc.candidates and sc.relevant for sc in scored):
             return self._abstain(question, passages, gen.name, t0, t1, None, "no_relevant_passage")
         answered = [sc for sc in scored if sc.answers]
