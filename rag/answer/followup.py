@@ -37,8 +37,8 @@ _FULL = re.compile(r"^(?:what|when|where|who|whom|whose|why|how|which|is|are|was
 _ELSE = re.compile(r"\b(?:else|another|other)\b", re.I)
 # Earlier turns resolved to make the previous question stand on its own. Resolving the previous
 # question against its own history (vs using it as typed: LOOKBACK=1) takes follow-up turns from
-# 25/27 to 26/27 on eval/followup.jsonl ("Who provided it?" after "Where was this?" was refused)
-# and leaves eval/followup2.jsonl at 24/28.
+# 30/32 to 31/32 on eval/followup.jsonl ("Who provided it?" after "Where was this?" was refused)
+# and leaves eval/followup2.jsonl at 30/34.
 LOOKBACK = 3
 
 
@@ -189,8 +189,8 @@ def search_history(turn: Turn, history):
 
 # How much likelier a sentence away from the previous answer's paragraphs must be to win a follow-up
 # that leans on it. Follow-up turns answered from the right paragraph (``ragqa eval``, extractive,
-# hybrid, k=5), eval/followup.jsonl (27 turns) / eval/followup2.jsonl (28 turns), by factor:
-#   1 (off) 26/21 · 1.25 26/22 · 1.5 26/23 · 2 26/24 · 3 26/23 · 5 26/22 · 10 24/23 · 1000 24/21.
+# hybrid, k=5), eval/followup.jsonl (32 turns) / eval/followup2.jsonl (34 turns), by factor:
+#   1 (off) 31/27 · 1.25 31/28 · 1.5 31/29 · 2 31/30 · 3 31/29 · 5 31/28 · 10 29/29 · 1000 29/26.
 # The article is the same from 1 to 5 (its leaning turns are answered nearby either way) and loses
 # two turns when only nearby sentences may answer; corpus2 gains from 1.5 to 3: "This is referred
 # to as LIFO" (¶5, after ¶5) beats another document's "referred to as", while "the best solution"
@@ -201,7 +201,7 @@ NEAR_FACTOR = 2.0
 
 # Under this many content words once resolved, a follow-up is ranked by its scoring text. Follow-up
 # turns answered from the right paragraph (eval/followup.jsonl / eval/followup2.jsonl): 0 (off)
-# 25/24 · 1 26/24 · 2 26/24 · 3 22/21. Only "no words of its own" is safe ("Why would that be?"
+# 30/30 · 1 31/30 · 2 31/30 · 3 27/27. Only "no words of its own" is safe ("Why would that be?"
 # picked an unrelated "However, recent reports raised some doubts about this" by itself); from three
 # words on the previous answer's sentence crowds out the new one.
 BARE_TOKENS = 1
