@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.followup import cited, names, resolve, scoring_text
+from rag.answer.answerability import Candidate, Scored
+from rag.answer.followup import (
+    NEAR_FACTOR,
+    bare,
+    cited,
+    leans,
+    names,
+    prefer_context,
+    resolve,
+    scoring_text,
+    search_history,
+)
 from rag.ingest.document import Document, Paragraph
 
 T = "Alpha text.\n\nBeta text."
@@ -25,7 +36,8 @@ def test_he_after_a_who_question_is_the_person_answered():
 
 
 def test_his_after_a_question_naming_someone_is_that_person():
-    turn = resolve("What was his job?", [("What did Aleksey Pushkov tweet?", "That the target was not Flynn [¶1].")], DOCS)
+    history = [("What did Aleksey Pushkov tweet?", "That the target was not Flynn [¶1].")]
+    turn = resolve("What was his job?", history, DOCS)
     assert turn.question == "What was Pushkov’s job?"
 
 
@@ -35,8 +47,9 @@ def test_bare_question_word_reuses_previous_question():
 
 
 def test_what_about_swaps_the_name():
-    turn = resolve("What about Mike Pence?", [("What did Sean Spicer say about Crimea?", "x [¶1].")], DOCS)
-    assert turn.question == "What did Mike Pence say about Crimea?"
+    for q in ("What about Mike Pence?", "And what about Mike Pence?"):
+        turn = resolve(q, [("What did Sean Spicer say about Crimea?", "x [¶1].")], DOCS)
+        assert turn.question == "What did Mike Pence say about Crimea?"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -73,3 +86,93 @@ def test_a_short_question_naming_something_new_is_not_judged_with_the_previous_o
     assert scoring_text(Turn("What is the capital of Australia?"), history) == "What is the capital of Australia?"
     assert scoring_text(Turn("And the deadline?"), history).startswith("How many days of annual leave")
     assert scoring_text(Turn("Why is it so?"), history).startswith("How many days of annual leave")
+
+
+def test_and_followed_by_a_whole_question_is_not_glued_onto_the_previous_one():
+    history = [("Why is pushing to the stack faster than allocating on the heap?", "It never searches [¶1].")]
+    turn = resolve("And why is accessing data in the heap slower?", history, DOCS)
+    assert turn.question == "And why is accessing data in the heap slower?" and not turn.rewritten
+    assert resolve("And the deadline?", [("When is the report due?", "x [¶1].")], DOCS).rewritten  # ellipsis still is
+
+
+def test_previous_follow_up_is_resolved_against_its_own_history():
+    history = [("What does the banner image show?", "A Russian Su-24 near USS Porter [¶2]."),
+               ("Where was this?", "In the Black Sea [¶2].")]
+    turn = resolve("Who provided it?", history, DOCS)
+    assert turn.context == "What does the banner image show? Where was this?"
+    assert scoring_text(turn, history) == "What does the banner image show? Where was this? Who provided it?"
+    assert search_history(turn, history)[-1] == (turn.context, "In the Black Sea [¶2].")
+    # a name resolved in turn 2 carries into turn 3
+    history = [("Who was the front-runner?", "Anatoliy Antonov [¶1]."),
+               ("Why was he controversial?", "Sanctions [¶2].")]
+    assert resolve("And why?", history, DOCS).question == "Why was Antonov controversial?"
+
+
+def _cand(par, prob, text="s."):
+    return Candidate("a", par, 0, 2, text, 0.5, 0, prob)
+
+
+def test_a_leaning_turn_prefers_sentences_near_the_previous_answer():
+    history = [("How does the stack store values?", "In order, removed in the opposite order [¶2].")]
+    turn = resolve("What is this referred to as?", history, DOCS)
+    near, far = _cand(2, 0.08, "This is referred to as LIFO."), _cand(20, 0.12, "It is referred to as GoF.")
+    ranked = prefer_context(Scored((far, near), 0.7, 0.2), turn).candidates
+    assert ranked[0].text == "This is referred to as LIFO."
+    much_likelier = _cand(20, 0.08 * NEAR_FACTOR * 1.5, "The best solution is UTC.")
+    assert prefer_context(Scored((much_likelier, near), 0.7, 0.2), turn).candidates[0].text == much_likelier.text
+    standalone = resolve("What is the capital of Australia?", history, DOCS)  # no pronoun: untouched
+    assert prefer_context(Scored((far, near), 0.7, 0.2), standalone).candidates[0] is far
+
+
+def test_what_else_skips_sentences_the_previous_answer_gave():
+    history = [("Where did Mike Pence speak?", "At Munich, Pence urged Russia to honour Minsk [¶5].")]
+    turn = resolve("What else did he emphasise there?", history, DOCS)
+    given = _cand(5, 0.6, "At Munich, Pence urged Russia to honour Minsk.")
+    other = _cand(5, 0.3, "He urged common ground.")
+    assert prefer_context(Scored((given, other), 0.7, 0.2), turn).candidates == (other,)
+
+
+@pytest.mark.slow
+def test_third_turn_leans_on_the_whole_conversation(bundled_assistant):
+    # "it" in turn 3 is the banner image of turn 1; asked with "Where was this?" alone as context it
+    # was judged unrelated to every passage and refused.
+    history = []
+    for q in ("What does the banner image show?", "Where was this?"):
+        history.append((q, bundled_assistant.ask(q, history=list(history) or None).text))
+    ans = bundled_assistant.ask("Who provided it?", history=history)
+    assert not ans.abstained and "US Navy" in ans.text
+    assert 28 in {c.paragraph for c in ans.citations}
+
+
+@pytest.mark.slow
+def test_issue_example_he_is_answered_from_paragraph_25(bundled_assistant):
+    q1 = "Who was the front-runner for ambassador to the US?"
+    first = bundled_assistant.ask(q1)
+    ans = bundled_assistant.ask("And why would he be controversial?", history=[(q1, first.text)])
+    assert not ans.abstained and "sanctions list" in ans.text
+    assert 25 in {c.paragraph for c in ans.citations}
+
+
+def test_a_question_with_no_words_of_its_own_is_bare():
+    history = [("What did Trump say Putin probably assumes?", "That he can't make a deal [¶1].")]
+    assert bare(resolve("Why would that be?", history, DOCS))
+    assert not bare(resolve("What is this referred to as?", history, DOCS))
+    assert not bare(resolve("Why would that be?", None, DOCS))  # no previous turn to lean on
+
+
+def test_ellipsis_leans_on_the_previous_turn_too():
+    history = [("What method is used to localize a naive datetime?", "The localize() method [¶1].")]
+    turn = resolve("What is the second way?", history, DOCS)
+    assert leans(turn) and not leans(resolve("What is the capital of Australia?", history, DOCS))
+    near, far = _cand(2, 0.14, "The second way is astimezone()."), _cand(9, 0.2, "The second line copies s1.")
+    assert prefer_context(Scored((far, near), 0.7, 0.2), turn).candidates[0].text == near.text
+
+
+@pytest.mark.slow
+def test_why_would_that_be_is_answered_from_the_previous_sentence(bundled_assistant):
+    # "Why would that be?" has no words of its own: ranked by itself it picked ¶24 or ¶14.
+    q1 = "What did Trump say Putin probably assumes?"
+    first = bundled_assistant.ask(q1)
+    ans = bundled_assistant.ask("Why would that be?", history=[(q1, first.text)])
+    assert not ans.abstained and "unpopular" in ans.text
+    assert {c.paragraph for c in ans.citations} == {9}

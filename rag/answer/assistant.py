@@ -82,7 +82,7 @@ class Assistant:
         if about is not None:
             return self._about(question, about, gen.name, t0)
         turn = followup.resolve(question, history, docs)
-        passages = tuple(self.retriever.search(turn.question, k=k, history=history))
+        passages = tuple(self.retriever.search(turn.question, k=k, history=followup.search_history(turn, history)))
         passages = followup.with_focus(passages, turn, self.retriever)
         _check(cancel)
         t1 = time.perf_counter()
@@ -92,7 +92,9 @@ class Assistant:
         asked = followup.scoring_text(turn, history)
         if asked != turn.question and len(scored) == 1:  # whether to answer: judged with the previous question
             whole = self.scorer.score(asked, passages)
-            scored = [dataclasses.replace(scored[0], answerable=whole.answerable, relevant=whole.relevant)]
+            ranked = whole if followup.bare(turn) else scored[0]
+            scored = [dataclasses.replace(ranked, answerable=whole.answerable, relevant=whole.relevant)]
+        scored = [followup.prefer_context(sc, turn) for sc in scored]
         if not any(sc.candidates and sc.relevant for sc in scored):
             return self._abstain(question, passages, gen.name, t0, t1, None, "no_relevant_passage")
         answered = [sc for sc in scored if sc.answers]
