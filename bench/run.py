@@ -403,6 +403,16 @@ def _same_top5(top: dict) -> int:
     return sum([p.text for p in r.search(q, k=5, mode="dense")] == texts for q, texts in top.items())
 
 
+def _commit() -> str:
+    """The checkout's commit, with ``+dirty`` when files differ from it (the numbers then measure
+    uncommitted code)."""
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 # -- main ------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -427,7 +437,9 @@ def main(argv=None) -> int:
 
             traceback.print_exc()
             results[section] = {"error": f"{type(exc).__name__}: {exc}"}
-        results["load"][section] = {"before": before, "after": loadavg(), "seconds": time.perf_counter() - t}
+        results["load"][section] = {"before": before, "after": loadavg(), "seconds": time.perf_counter() - t,
+                                    "date": time.strftime("%Y-%m-%d %H:%M"), "commit": _commit(),
+                                    "quick": args.quick}
         RESULTS.write_text(json.dumps(results, indent=2, default=str))
     results["total_s"] = time.perf_counter() - t0
     RESULTS.write_text(json.dumps(results, indent=2, default=str))
