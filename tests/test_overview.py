@@ -89,3 +89,23 @@ def test_a_document_named_by_a_word_only_it_has():
     about = classify("Summarize the pytz README.", docs)
     assert about.kind == "summary" and about.doc_ids == ("pytz-timezones",)
     assert classify("What does pytz recommend?", docs) is None
+
+
+def test_index_titles_come_from_metadata_and_match_the_documents(tmp_path, fake_embedder):
+    """A real index of several files: ``titles()`` (one query, no text read) equals each document's
+    title, and a content question never reads them."""
+    from rag import Retriever, build_index
+    from rag.config import Config
+
+    for name, body in [("pets.md", "# Pets at home\n\nCats purr when content."),
+                       ("tides.md", "# Tides and the moon\n\nThe moon pulls the sea.")]:
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    cfg = Config(model="fake", min_tokens=0)
+    build_index([tmp_path / "pets.md", tmp_path / "tides.md"], tmp_path / "idx", cfg, embedder=fake_embedder)
+    docs = Retriever.load(tmp_path / "idx", config=cfg, embedder=fake_embedder).documents
+    assert docs.titles() == {d: docs[d].title for d in docs}
+    docs._titles = None
+    assert classify("Why do cats purr?", docs) is None
+    assert docs._titles is None  # not read for a content question
+    about = classify("Summarize the tides document.", docs)
+    assert about.kind == "summary" and about.doc_ids == tuple(d for d in docs if "tides" in d)

@@ -14,6 +14,7 @@ In an index of several documents each named document is answered, or every docum
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,40 +63,48 @@ def classify(question: str, documents, follow_up: bool = False) -> About | None:
     title): "Who wrote the Minsk agreement?" is about the content. In a follow-up (``follow_up``)
     a bare "this"/"it" means the previous answer, so only "the article" or a title counts.
     ``classify("Who wrote this piece?", docs).kind == "author"``
+
+    Only a question matching one of ``KINDS`` reads the documents' titles, so a content question
+    costs a few regular expressions however large the index (at 5,000 documents reading every title
+    and comparing each with every other took 2.4 s of a 3.2 s cold ``ragqa ask``; bench/scale.py).
     """
-    named = [d for d, doc in documents.items()
-             if len(doc.title) > 3 and doc.title.lower() in question.lower() or d.lower() in question.lower()]
-    picked = named or _named_by_word(question, documents)
+    kind = next((name for name, pattern in KINDS if pattern.search(question)), None)
+    if kind is None:
+        return None
+    titles = _titles(documents)
+    low = question.lower()
+    named = [d for d, title in titles.items() if len(title) > 3 and title.lower() in low or d.lower() in low]
     refers = _REFERS.search(question)
     if follow_up and refers and refers.group(0).lower() in ("this", "it"):
         refers = None
     if not named and not refers and not set(tokenize(question)) <= _KIND_WORDS:
         return None
-    for kind, pattern in KINDS:
-        if pattern.search(question):
-            if kind == "summary" and re.search(r"\babout\b", question, re.I) and not re.search(
-                    r"\bwhat(?:'s| is| are) (?:it|this|these|the \w+|" + "|".join(
-                        re.escape(x) for d in named or () for x in (d, documents[d].title)) + "|\x00"
-                    + r")(?: \w+)? about\b", question, re.I):
-                return None  # "What is the article's view about sanctions?" is a content question
-            ids = tuple(picked) or tuple(list(documents)[:MAX_DOCS])
-            return About(kind, ids)
-    return None
+    if kind == "summary" and re.search(r"\babout\b", question, re.I) and not re.search(
+            r"\bwhat(?:'s| is| are) (?:it|this|these|the \w+|" + "|".join(
+                re.escape(x) for d in named for x in (d, titles[d])) + "|\x00"
+            + r")(?: \w+)? about\b", question, re.I):
+        return None  # "What is the article's view about sanctions?" is a content question
+    picked = named or _named_by_word(question, titles)
+    return About(kind, tuple(picked) or tuple(list(titles)[:MAX_DOCS]))
 
 
-def _named_by_word(question: str, documents) -> list[str]:
+def _titles(documents) -> dict[str, str]:
+    """doc_id -> title, in index order: one query on an index's document table (``titles()``),
+    else read from each document."""
+    if callable(getattr(documents, "titles", None)):
+        return documents.titles()
+    return {d: doc.title for d, doc in documents.items()}
+
+
+def _named_by_word(question: str, titles: dict[str, str]) -> list[str]:
     """Documents whose id or title has a word (4+ letters) that no other document's has and the
     question uses: "Summarize the pytz README" picks ``pytz-timezones``."""
-    if len(documents) < 2:
+    if len(titles) < 2:
         return []
-    words = {d: set(tokenize(f"{d.replace('-', ' ').replace('_', ' ')} {doc.title}")) for d, doc in documents.items()}
+    words = {d: set(tokenize(f"{d.replace('-', ' ').replace('_', ' ')} {title}")) for d, title in titles.items()}
+    seen = Counter(t for ws in words.values() for t in ws)
     asked = set(tokenize(question))
-    out = []
-    for d, ws in words.items():
-        others = set().union(*(w for o, w in words.items() if o != d))
-        if any(len(t) >= 4 and t in asked for t in ws - others):
-            out.append(d)
-    return out
+    return [d for d, ws in words.items() if any(len(t) >= 4 and t in asked and seen[t] == 1 for t in ws)]
 
 
 def metadata_answer(about: About, documents) -> tuple[str, bool]:

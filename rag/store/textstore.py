@@ -101,6 +101,7 @@ class DocumentTable(Mapping):
 
     def __init__(self, db: _Db, n: int):
         self._db, self._n, self._cache = db, n, _Lru(DOC_CACHE)
+        self._titles: dict[str, str] | None = None
 
     def __getitem__(self, doc_id: str) -> Document:
         doc = self._cache.get(doc_id)
@@ -113,6 +114,13 @@ class DocumentTable(Mapping):
 
     def __iter__(self):
         return iter([r[0] for r in self._db.all("SELECT doc_id FROM documents ORDER BY position")])
+
+    def titles(self) -> dict[str, str]:
+        """doc_id -> title in index order, from the metadata alone (no document text is read)."""
+        if self._titles is None:
+            rows = self._db.all("SELECT doc_id, meta FROM documents ORDER BY position")
+            self._titles = {d: json.loads(meta)["title"] for d, meta in rows}
+        return self._titles
 
     def __len__(self) -> int:
         return self._n
