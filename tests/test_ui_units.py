@@ -621,3 +621,23 @@ def test_where_uploads_go(tmp_path, monkeypatch):
     assert target == tmp_path / "data" / "ragqa" / "uploads-index" and str(target) in note
     assert upload_target(p.parse_args(["chat", "--upload-index", str(tmp_path / "u")]), bundled, None)[0] == \
         tmp_path / "u"
+
+
+def test_labels_and_picker_read_titles_not_documents(tmp_path, fake_embedder):
+    """A real index of several files: the chat's labels come from the titles alone (no document is
+    parsed from the text store), and name every document."""
+    from rag import Retriever, build_index
+    from rag.config import Config
+    from rag.store.textstore import titles
+    from ui.labels import Labels
+
+    for i in range(3):
+        (tmp_path / f"note{i}.md").write_text(f"# Note number {i}\n\nBody of note {i}.", encoding="utf-8")
+    cfg = Config(model="fake", min_tokens=0)
+    build_index(sorted(tmp_path.glob("*.md")), tmp_path / "idx", cfg, embedder=fake_embedder)
+    docs = Retriever.load(tmp_path / "idx", config=cfg, embedder=fake_embedder).documents
+    labels = Labels.build(docs)
+    assert not docs._cache.items  # nothing parsed
+    assert labels.count == 3 and labels.header == "Ask your documents (3)"
+    assert set(labels.short.values()) == {"Note number 0", "Note number 1", "Note number 2"}
+    assert titles(docs) == {d: docs[d].title for d in docs}

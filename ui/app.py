@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rag.store.textstore import titles
+
 from . import render
 from .chat import Chat
 from .examples import CURATED, SHOWN
@@ -77,8 +79,8 @@ def build(assistant, config=None, feedback_path=None, *, name: str | None = None
     indexer = Indexer(live, uploads_to, config) if uploads_to is not None else None
     chat = Chat(live, FeedbackLog(Path(feedback_path) if feedback_path else default_path(config)), indexer, auth)
     assistant, labels, examples = live.snapshot()
-    docs = list(assistant.documents.values())
-    first = docs[0] if docs else None
+    docs = titles(assistant.documents)  # doc_id -> title: no document text is read for the picker
+    first = next(iter(docs), None)
     choices = generator_choices(config)
 
     with gr.Blocks(title=f"ragqa — {labels.header}") as demo:
@@ -118,10 +120,10 @@ def build(assistant, config=None, feedback_path=None, *, name: str | None = None
                     gr.HTML(generator_help(config, labels), padding=False)
             with gr.Tab(labels.tab, id="doc") as doc_tab:
                 back = gr.Button("← Back to the chat", size="sm", variant="secondary", elem_id="rq-doc-back")
-                picker = gr.Dropdown([(d.title or d.doc_id, d.doc_id) for d in docs],
-                                     value=first.doc_id if first else None, label="Document",
+                picker = gr.Dropdown([(t or d, d) for d, t in docs.items()],
+                                     value=first, label="Document",
                                      interactive=len(docs) > 1, elem_id="rq-doc")
-                article = gr.HTML(chat.document(first.doc_id) if first else "", elem_id="rq-article")
+                article = gr.HTML(chat.document(first) if first else "", elem_id="rq-article")
         with gr.Row(elem_classes="rq-hidden"):
             nav_box = gr.Textbox(elem_id="rq-nav-box", show_label=False, container=False)
             nav_go = gr.Button("open", elem_id="rq-nav-go")
@@ -164,10 +166,10 @@ def build(assistant, config=None, feedback_path=None, *, name: str | None = None
         def page(selected: str | None = None):
             """Header, examples, document picker, tab and placeholder for the index served now."""
             a, lab, ex = live.snapshot()
-            ds = list(a.documents.values())
-            value = selected if selected in a.documents else (ds[0].doc_id if ds else None)
+            ds = titles(a.documents)
+            value = selected if selected in ds else next(iter(ds), None)
             return [header_html(lab), *_example_updates(ex),
-                    gr.update(choices=[(d.title or d.doc_id, d.doc_id) for d in ds], value=value,
+                    gr.update(choices=[(t or d, d) for d, t in ds.items()], value=value,
                               interactive=len(ds) > 1),
                     gr.Tab(label=lab.tab), gr.update(placeholder=lab.placeholder)]
 

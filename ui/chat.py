@@ -244,7 +244,7 @@ class Chat:
         """The document view's HTML for ``doc_id``."""
         assistant, labels, _ = self.live.snapshot()
         docs = assistant.documents
-        doc = docs.get(doc_id) or next(iter(docs.values()), None)
+        doc = docs.get(doc_id) or (docs[next(iter(docs))] if len(docs) else None)
         return render.document_html(doc, labels, source=self.source_url(doc)) if doc else \
             "<p>The index holds no documents.</p>"
 

@@ -126,7 +126,7 @@ def candidates(documents, labels=None) -> list[str]:
     from rag.ingest.sentences import split
 
     per_doc = []
-    for doc in list(documents.values())[:MAX_DOCS]:
+    for doc in (documents[d] for d in list(documents)[:MAX_DOCS]):  # reads only these documents
         common = set(re.findall(r"\b[a-z][a-z’'-]+\b", doc.text))
         found: list[str] = []
         prose = _HEADING.sub("", doc.text)

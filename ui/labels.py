@@ -45,32 +45,37 @@ class Labels:
 
     @classmethod
     def build(cls, documents: dict, bundled: bool = False, name: str | None = None) -> "Labels":
-        """Labels for ``documents`` (doc_id -> Document)."""
-        docs = list(documents.values())
+        """Labels for ``documents`` (doc_id -> Document); only their titles are read."""
+        from rag.store.textstore import titles
+
+        named = titles(documents)
         short: dict[str, str] = {}
-        for d in docs:
-            s = short_title(d.title, d.doc_id)
-            if s in short.values():  # two documents with the same title stay distinguishable
-                s = short_title(f"{s} ({d.doc_id})", d.doc_id, SHORT_TITLE + len(d.doc_id) + 3)
-            short[d.doc_id] = s
-        n = len(docs)
+        taken: set[str] = set()
+        for d, title in named.items():
+            s = short_title(title, d)
+            if s in taken:  # two documents with the same title stay distinguishable
+                s = short_title(f"{s} ({d})", d, SHORT_TITLE + len(d) + 3)
+            short[d] = s
+            taken.add(s)
+        ids = list(named)
+        n = len(ids)
         if name:
             ref, verb, tab = name, "doesn't", "Documents" if n > 1 else "Document"
         elif bundled and n == 1:
             ref, verb, tab = "the article", "doesn't", "Article"
         elif n == 1:
-            ref, verb, tab = f"“{short[docs[0].doc_id]}”", "doesn't", "Document"
+            ref, verb, tab = f"“{short[ids[0]]}”", "doesn't", "Document"
         else:
             ref, verb, tab = f"your documents ({n})", "don't", "Documents"
         plain_ref = ref.split(" (")[0] if not name and n > 1 else ref  # "your documents" in sentences
         if bundled and n == 1 and not name:
-            subtitle = (f"{docs[0].title} — every answer cites its paragraphs [¶N]; "
+            subtitle = (f"{named[ids[0]]} — every answer cites its paragraphs [¶N]; "
                         "if the article doesn't say, neither do we.")
         elif n == 1:
-            subtitle = f"{docs[0].title} — every answer cites its paragraphs [¶N]."
+            subtitle = f"{named[ids[0]]} — every answer cites its paragraphs [¶N]."
         else:
-            titles = ", ".join(short[d.doc_id] for d in docs[:4]) + (f" and {n - 4} more" if n > 4 else "")
-            subtitle = f"{n} documents: {titles} — every answer cites its paragraphs."
+            listed = ", ".join(short[d] for d in ids[:4]) + (f" and {n - 4} more" if n > 4 else "")
+            subtitle = f"{n} documents: {listed} — every answer cites its paragraphs."
         return cls(name=ref, header=f"Ask {ref}", subtitle=subtitle,
                    placeholder=f"Ask a question about {plain_ref}…", abstain=_cap(f"{plain_ref} {verb} say."),
                    tab=tab, short=short, count=n)

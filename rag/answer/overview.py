@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.ingest.terms import tokenize
+from rag.store.textstore import titles as store_titles
 
 MAX_DOCS = 5  # documents summarised when the question names none
 _DOC = (r"(?:this|it|the (?:[\w-]+ )?(?:article|piece|document|text|paper|report|commentary|essay|post|chapter|page|story|"
@@ -71,7 +72,7 @@ def classify(question: str, documents, follow_up: bool = False) -> About | None:
     kind = next((name for name, pattern in KINDS if pattern.search(question)), None)
     if kind is None:
         return None
-    titles = _titles(documents)
+    titles = store_titles(documents)
     low = question.lower()
     named = [d for d, title in titles.items() if len(title) > 3 and title.lower() in low or d.lower() in low]
     refers = _REFERS.search(question)
@@ -86,14 +87,6 @@ def classify(question: str, documents, follow_up: bool = False) -> About | None:
         return None  # "What is the article's view about sanctions?" is a content question
     picked = named or _named_by_word(question, titles)
     return About(kind, tuple(picked) or tuple(list(titles)[:MAX_DOCS]))
-
-
-def _titles(documents) -> dict[str, str]:
-    """doc_id -> title, in index order: one query on an index's document table (``titles()``),
-    else read from each document."""
-    if callable(getattr(documents, "titles", None)):
-        return documents.titles()
-    return {d: doc.title for d, doc in documents.items()}
 
 
 def _named_by_word(question: str, titles: dict[str, str]) -> list[str]:

@@ -96,6 +96,14 @@ class _Lru:
         return value
 
 
+def titles(documents) -> dict[str, str]:
+    """doc_id -> title, in index order, of any mapping of documents: one query for an index's
+    ``DocumentTable`` (no document text is read), else each document's ``title``."""
+    if isinstance(documents, DocumentTable):
+        return documents.titles()
+    return {d: doc.title for d, doc in documents.items()}
+
+
 class DocumentTable(Mapping):
     """doc_id -> ``Document``, in index order, each parsed when first asked for."""
 
