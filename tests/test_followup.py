@@ -144,11 +144,15 @@ def test_third_turn_leans_on_the_whole_conversation(bundled_assistant):
     assert 28 in {c.paragraph for c in ans.citations}
 
 
+def _second_turn(assistant, q1: str, q2: str):
+    """The answer to ``q2`` asked after ``q1`` (answered first, as the chat would)."""
+    return assistant.ask(q2, history=[(q1, assistant.ask(q1).text)])
+
+
 @pytest.mark.slow
 def test_issue_example_he_is_answered_from_paragraph_25(bundled_assistant):
-    q1 = "Who was the front-runner for ambassador to the US?"
-    first = bundled_assistant.ask(q1)
-    ans = bundled_assistant.ask("And why would he be controversial?", history=[(q1, first.text)])
+    ans = _second_turn(bundled_assistant, "Who was the front-runner for ambassador to the US?",
+                       "And why would he be controversial?")
     assert not ans.abstained and "sanctions list" in ans.text
     assert 25 in {c.paragraph for c in ans.citations}
 
@@ -171,8 +175,6 @@ def test_ellipsis_leans_on_the_previous_turn_too():
 @pytest.mark.slow
 def test_why_would_that_be_is_answered_from_the_previous_sentence(bundled_assistant):
     # "Why would that be?" has no words of its own: ranked by itself it picked ¶24 or ¶14.
-    q1 = "What did Trump say Putin probably assumes?"
-    first = bundled_assistant.ask(q1)
-    ans = bundled_assistant.ask("Why would that be?", history=[(q1, first.text)])
+    ans = _second_turn(bundled_assistant, "What did Trump say Putin probably assumes?", "Why would that be?")
     assert not ans.abstained and "unpopular" in ans.text
     assert {c.paragraph for c in ans.citations} == {9}
