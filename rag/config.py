@@ -67,8 +67,8 @@ class Config:
         )
 
         VECTOR_STORES.check(self.vector_store)
-        if self.sentence_vectors not in ("stored", "query"):
-            raise ValueError(f"sentence_vectors must be 'stored' or 'query'. "
+        if self.sentence_vectors not in ("stored", "pooled", "query"):
+            raise ValueError(f"sentence_vectors must be 'stored', 'pooled' or 'query'. "
                              f"Currently, sentence_vectors is {self.sentence_vectors!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}. "

@@ -227,13 +227,15 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
     for slot, chunks in todo:
         plan.append((slot, len(texts), len(chunks)))
         texts += [indexed_text(by_id[c.doc_id], c) for c in chunks]
-    stored = config.sentence_vectors == "stored"
+    stored = config.sentence_vectors in ("stored", "pooled")
+    pooled = config.sentence_vectors == "pooled"
     spans = {id(c): chunk_sentences(by_id[c.doc_id], c) for _, chunks in todo for c in chunks} if stored else {}
-    total = len(texts) + sum(map(len, spans.values()))
+    total = len(texts) + (0 if pooled else sum(map(len, spans.values())))
     new_vecs = np.zeros((0, 0), np.float32)
     from rag.store.checkpoint import Checkpointed, folder_for
 
     checkpoint = None
+    sentences = offsets = None
     if texts:
         if progress:
             progress(0, total)  # before the model loads: the user sees work has started
@@ -243,7 +245,12 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
 
             embedder = make_query_embedder(config)
         checkpoint = Checkpointed(embedder, folder_for(out, settings))
-        new_vecs = checkpoint.embed_many(texts, progress=(lambda n: progress(n, total)) if progress else None)
+        tick = (lambda n: progress(n, total)) if progress else None
+        if pooled:  # sentence vectors pooled from each chunk's own pass, straight into place
+            new_vecs, sentences, offsets = _pooled(all_chunks, todo, texts, spans, old_sentences, by_id,
+                                                   checkpoint, tick)
+        else:
+            new_vecs = checkpoint.embed_many(texts, progress=tick)
     for slot, at, n in plan:
         parts[slot] = new_vecs[at : at + n]
     dim = next((p.shape[1] for p in parts if p is not None and p.size), 0)
@@ -255,8 +262,7 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
         matrix = np.vstack([p.reshape(-1, dim) for p in parts]).astype(np.float32)
     n_texts = len(texts)
     del parts, new_vecs, texts  # peak memory: the chunk texts and vectors are not needed twice
-    sentences = offsets = None
-    if stored:  # straight into one preallocated float16 array, in chunk order
+    if stored and sentences is None:  # straight into one preallocated float16 array, in chunk order
         sentences, offsets = _sentence_matrix(all_chunks, spans, old_sentences, by_id, dim, checkpoint,
                                               (lambda n: progress(n_texts + n, total)) if progress else None)
     del spans
@@ -312,6 +318,30 @@ def _sentence_matrix(chunks, spans: dict, old_sentences, by_id, dim, checkpoint,
     if texts:
         checkpoint.embed_many(texts, progress=progress, out=out, rows=rows)
     return out, offsets
+
+
+def _pooled(chunks, todo, texts, spans: dict, old_sentences, by_id, checkpoint, progress):
+    """``sentence_vectors="pooled"``: the new chunks' vectors (float32, in ``texts`` order) and every
+    chunk's float16 sentence vectors with their offsets (as ``_sentence_matrix``), the new chunks'
+    sentences mean-pooled from their chunk's forward pass (``Embedder.embed_spans``)."""
+    counts = [len(spans[id(c)]) if id(c) in spans else len(old_sentences[id(c)]) for c in chunks]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    dim = int(checkpoint.dim or getattr(checkpoint.inner, "dim", 0))
+    out = np.empty((int(offsets[-1]), dim), np.float16)
+    first = {}
+    for i, c in enumerate(chunks):
+        if id(c) in spans:
+            first[id(c)] = int(offsets[i])
+        else:
+            out[offsets[i] : offsets[i + 1]] = old_sentences[id(c)]
+    text_spans, rows = [], []
+    for _, new in todo:
+        for c in new:
+            pre = len(indexed_text(by_id[c.doc_id], c)) - len(c.text)  # section headings before the text
+            text_spans.append([(pre + s - c.start, pre + e - c.start) for s, e, _ in spans[id(c)]])
+            rows.append(first[id(c)])
+    vecs = checkpoint.embed_spans(texts, text_spans, out, rows, progress=progress)
+    return vecs, out, offsets
 
 
 def _old_vectors(old: store.IndexData) -> np.ndarray:
