@@ -84,7 +84,7 @@ class Checkpointed:
                 out = np.zeros((len(texts), vecs.shape[1]), np.float32)
             for i, v in zip(idx, vecs):
                 out[rows[i]] = v
-            _release(out)
+            release_pages(out)
             finished += len(idx)
             if progress:
                 progress(finished)
@@ -155,7 +155,7 @@ class Checkpointed:
             out[idx] = vecs
             for i, sv in zip(idx, span_vecs):
                 span_out[span_rows[i] : span_rows[i] + len(sv)] = sv
-            _release(span_out)
+            release_pages(span_out)
             finished += len(idx)
             if progress:
                 progress(finished)
@@ -173,7 +173,7 @@ class Checkpointed:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _release(out) -> None:
+def release_pages(out) -> None:
     """When ``out`` is a memory-mapped file (the build's sentence vectors), write its pages out and
     drop them from this process's memory: at 100k paragraphs the build's peak RSS fell from 1,428
     to 1,191 MB in this step (the whole build: 1,227 MB; bench/scale.py --sizes 100000 --embedder standin)."""

@@ -22,6 +22,7 @@ from rag.ingest.document import Document
 from rag.ingest.sources import collect, read_sources, renamed, unique_id  # noqa: F401  (collect re-exported)
 from rag.store import disk as store
 from rag.store import ownership, vectors
+from rag.store.checkpoint import release_pages
 from rag.store.vectorstore import open_store, store_class
 
 
@@ -317,6 +318,7 @@ def _sentence_matrix(chunks, spans: dict, old_sentences, by_id, dim, checkpoint,
             rows += range(offsets[i], offsets[i + 1])
         else:
             out[offsets[i] : offsets[i + 1]] = old_sentences[id(c)]
+    release_pages(out)  # the reused vectors copied so far leave memory too
     if texts:
         checkpoint.embed_many(texts, progress=progress, out=out, rows=rows)
     return _finish(out), offsets
@@ -324,7 +326,7 @@ def _sentence_matrix(chunks, spans: dict, old_sentences, by_id, dim, checkpoint,
 
 # Build peak RSS at 100k paragraphs (bench/scale.py --sizes 100000 --embedder standin): 1,557 MB with the
 # sentence vectors (345 MB of float16) held in memory through the FAISS and BM25 builds; 1,428 MB when they
-# go to a file in the build folder, written out slice by slice (checkpoint._release): 1,227 MB.
+# go to a file in the build folder, written out slice by slice (checkpoint.release_pages): 1,227 MB.
 def _sentence_file(folder: Path, shape: tuple[int, int]) -> np.ndarray:
     """A float16 ``.npy`` of ``shape`` in the build's own folder, memory-mapped for writing."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -353,6 +355,7 @@ def _pooled(chunks, todo, texts, spans: dict, old_sentences, by_id, checkpoint, 
             first[id(c)] = int(offsets[i])
         else:
             out[offsets[i] : offsets[i + 1]] = old_sentences[id(c)]
+    release_pages(out)
     text_spans, rows = [], []
     for _, new in todo:
         for c in new:
