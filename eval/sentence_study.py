@@ -43,6 +43,7 @@ def _int8(v):
 VARIANTS = {  # name -> (transform of stored sentence vectors or "drop", SENTENCE_DEPTH, SENTENCE_WEIGHT)
     "stored, all candidates (the starting commit's rule)": (None, None, 0.5),
     "stored int8, all candidates": (_int8, None, 0.5),
+    "stored int8, top 10": (_int8, 10, 0.5),
     "stored, top 5": (None, 5, 0.5),
     "stored, top 10 (default)": (None, 10, 0.5),
     "stored, top 20": (None, 20, 0.5),
