@@ -43,6 +43,7 @@ def _int8(v):
 VARIANTS = {  # name -> (transform of stored sentence vectors or "drop", SENTENCE_DEPTH, SENTENCE_WEIGHT)
     "stored, all candidates (the starting commit's rule)": (None, None, 0.5),
     "stored int8, all candidates": (_int8, None, 0.5),
+    "stored int8, top 10": (_int8, 10, 0.5),
     "stored, top 5": (None, 5, 0.5),
     "stored, top 10 (default)": (None, 10, 0.5),
     "stored, top 20": (None, 20, 0.5),
@@ -54,7 +55,7 @@ GOLD_METRICS = ("recall@1", "recall@5", "mrr@10", "key_fact_recall", "citation_p
 SQUAD_METRICS = ("recall@1", "recall@5", "mrr@10", "answer_has_span", "unanswerable_abstained")
 
 
-def run(indexes: Path, answers: int) -> dict:
+def run(indexes: Path, answers: int, only=None) -> dict:
     import squad_eval
 
     from rag.answer.assistant import Assistant
@@ -66,6 +67,9 @@ def run(indexes: Path, answers: int) -> dict:
     items = squad_eval.write_docs(Path("/tmp/ragqa-squad-a/docs"))
     out = {}
     for name, (transform, depth, weight) in VARIANTS.items():
+        if only and name not in only:
+            continue
+
         def load(*a, _t=transform, **k):
             data = original_load(*a, **k)
             if _t == "drop":
@@ -91,7 +95,7 @@ def run(indexes: Path, answers: int) -> dict:
     return out
 
 
-def build(indexes: Path) -> None:
+def build(indexes: Path, mode: str = "stored") -> None:
     import squad_eval
 
     from rag.config import Config
@@ -99,7 +103,7 @@ def build(indexes: Path) -> None:
     from rag.store.indexer import build_index
 
     squad_eval.write_docs(Path("/tmp/ragqa-squad-a/docs"))
-    cfg = Config(sentence_vectors="stored")
+    cfg = Config(sentence_vectors=mode)
     for name, src in (("gold", [load_bundled()]), ("gold2", [ROOT / "eval/corpus2"]),
                       ("squad", [Path("/tmp/ragqa-squad-a/docs")])):
         build_index(src, indexes / f"base-{name}", cfg, incremental=False)
@@ -122,16 +126,19 @@ def main(argv=None) -> None:
     p.add_argument("--answers", type=int, default=300, help="SQuAD questions answered per kind")
     p.add_argument("--build", action="store_true", help="build the three indexes first (real model)")
     p.add_argument("--out", type=Path, default=ROOT / "eval/reports/sentence_study")
+    p.add_argument("--mode", default="stored", choices=("stored", "pooled"),
+                   help="with --build: how the indexes' sentence vectors are made (rag.config sentence_vectors)")
+    p.add_argument("--variants", nargs="+", metavar="NAME", help="run only these variants")
     a = p.parse_args(argv)
     if a.build:
-        build(a.indexes)
+        build(a.indexes, a.mode)
     import subprocess
 
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     results = {"command": "PYTHONPATH=. python eval/sentence_study.py " + " ".join(argv or sys.argv[1:]),
                "commit": commit,
-               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "variants": run(a.indexes, a.answers)}
+               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "variants": run(a.indexes, a.answers, a.variants)}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.with_suffix(".json").write_text(json.dumps(results, indent=1))
     a.out.with_suffix(".md").write_text(f"# Sentence vectors study\n\n`{results['command']}` ({results['date']})\n\n"

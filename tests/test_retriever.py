@@ -126,3 +126,13 @@ def test_k_below_one_raises(fake_retriever, k):
 def test_unknown_mode_raises(fake_retriever):
     with pytest.raises(ValueError, match=r"mode must be .* Currently, mode is 'sparse'"):
         fake_retriever.search(ANTONOV, mode="sparse")
+
+
+def test_top_rows_are_the_stable_sorts_head():
+    from rag.retrieve.fusion import top_rows
+
+    rng = np.random.default_rng(0)
+    for n, m in ((1000, 50), (1000, 1), (30, 50), (500, 499)):
+        scores = rng.integers(0, 6, n).astype(np.float32)  # many ties, zeros included
+        want = np.argsort(-scores, kind="stable")[:m]
+        assert sorted(top_rows(scores, m).tolist()) == sorted(want.tolist())

@@ -29,9 +29,11 @@ def add_parser(sub) -> None:
     s.add_argument("--vector-store", choices=VECTOR_STORES.names(),
                    help="where the chunk vectors live (default faiss; env RAGQA_VECTOR_STORE); "
                         "search/ask/chat read it from the index")
-    s.add_argument("--sentence-vectors", choices=("stored", "query"),
-                   help="stored (default): embed sentences at build time, float16 on disk; query: embed them "
-                        "when a search needs them (faster build, smaller index, slower searches)")
+    s.add_argument("--sentence-vectors", choices=("stored", "pooled", "query"),
+                   help="stored (default): embed each sentence at build time, float16 on disk; pooled: pool "
+                        "them from their chunk's own embedding pass (no extra inference), float16 on disk; "
+                        "query: embed them when a search needs them (faster build, smaller index, slower "
+                        "searches)")
     s.add_argument("--milvus-uri", metavar="URI",
                    help="with --vector-store milvus: a milvus-lite file (default DIR/milvus.db) or "
                         "http://host:19530 for a Milvus server (env RAGQA_MILVUS_URI)")

@@ -53,3 +53,16 @@ class Embedder:
             if progress:
                 progress(min(i + batch_size, len(texts)))
         return np.vstack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+    def embed_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32):
+        """Vectors of ``texts`` and of the character spans ``spans[i]`` of each: ``(vecs, span_vecs)``
+        with ``span_vecs[i]`` one row per span of text i. This generic version embeds each span's
+        substring on its own; ``OnnxEmbedder`` pools the spans' tokens from the texts' own pass."""
+        vecs = self.embed_many(texts, batch_size)
+        subs = [t[a:b] for t, sp in zip(texts, spans) for a, b in sp]
+        flat = self.embed_many(subs, batch_size) if subs else np.zeros((0, vecs.shape[1]), np.float32)
+        out, at = [], 0
+        for sp in spans:
+            out.append(flat[at : at + len(sp)])
+            at += len(sp)
+        return vecs, out

@@ -297,8 +297,8 @@ class OnnxEmbedder(Embedder):
             self._load()
         return self._delegate.dim if self._delegate is not None else int(self._meta["dim"])
 
-    def _run(self, encodings) -> np.ndarray:
-        """Vectors for tokenised texts, padded to the longest in this batch."""
+    def _hidden(self, encodings) -> tuple[np.ndarray, np.ndarray]:
+        """Token vectors and attention mask for tokenised texts, padded to the longest in this batch."""
         n, width = len(encodings), max(len(e.ids) for e in encodings)
         arrays = {name: np.zeros((n, width), dtype=np.int64) for name in self._meta["inputs"]}
         if self._meta["pad_id"] and "input_ids" in arrays:
@@ -313,7 +313,11 @@ class OnnxEmbedder(Embedder):
                 arrays["token_type_ids"][i, :k] = e.type_ids
         if "attention_mask" in arrays:
             arrays["attention_mask"] = mask
-        hidden = self._session.run(None, arrays)[0]
+        return self._session.run(None, arrays)[0], mask
+
+    def _run(self, encodings) -> np.ndarray:
+        """Vectors for tokenised texts, padded to the longest in this batch."""
+        hidden, mask = self._hidden(encodings)
         return _pool(hidden, mask, self._meta["pooling"])
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
@@ -341,3 +345,43 @@ class OnnxEmbedder(Embedder):
             if progress:
                 progress(min(i + batch_size, len(texts)))
         return out
+
+    def embed_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32):
+        """Vectors of ``texts`` and, from the same forward pass, of the character spans ``spans[i]``
+        of each text: the mean of the span's token vectors (tokenizer offsets), L2-normalised. No
+        extra inference: ``sentence_vectors="pooled"`` (see ``rag.config``). A span the model never
+        sees whole (cut by truncation at ``max_seq_length`` tokens) is embedded on its own instead."""
+        self._load()
+        if self._delegate is not None:
+            return Embedder.embed_spans(self._delegate, texts, spans, batch_size)
+        dim = self.dim
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        span_out = [np.zeros((len(sp), dim), dtype=np.float32) for sp in spans]
+        if not texts:
+            return out, span_out
+        texts = [str(t) for t in texts]
+        encodings = self._tokenizer.encode_batch(texts)
+        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
+        alone: list[tuple[int, int]] = []  # (text, span) pairs to embed on their own
+        for i in range(0, len(order), batch_size):
+            rows = order[i : i + batch_size]
+            hidden, mask = self._hidden([encodings[j] for j in rows])
+            out[rows] = _pool(hidden, mask, self._meta["pooling"])
+            for b, j in enumerate(rows):
+                e = encodings[j]
+                offs = np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2)
+                real = np.asarray(e.special_tokens_mask, dtype=bool) == 0
+                seen_to = int(offs[real, 1].max()) if real.any() else 0
+                for s, (a, z) in enumerate(spans[j]):
+                    tok = real & (offs[:, 0] < z) & (offs[:, 1] > a)
+                    if not tok.any() or (z > seen_to and texts[j][seen_to:z].strip()):
+                        alone.append((j, s))
+                        continue
+                    h = hidden[b, : len(tok)][tok]
+                    v = h.max(axis=0) if self._meta["pooling"] == "max" else h.mean(axis=0)
+                    span_out[j][s] = v / max(float(np.linalg.norm(v)), 1e-12)
+        if alone:
+            vecs = self.embed_many([texts[j][spans[j][s][0] : spans[j][s][1]] for j, s in alone], batch_size)
+            for (j, s), v in zip(alone, vecs):
+                span_out[j][s] = v
+        return out, span_out

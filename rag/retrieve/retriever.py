@@ -173,7 +173,7 @@ class Retriever:
         exact: set[int] = set()
         if mode in ("hybrid", "lexical"):
             lex_all = self.lexical.scores(list(q.tokens), q.weights)
-            top = np.argsort(-lex_all, kind="stable")[:CANDIDATES]
+            top = fusion.top_rows(lex_all, CANDIDATES)
             cand.update(int(i) for i in top if lex_all[i] > 0 or mode == "lexical")
             if mode == "hybrid":
                 exact = self._rare_exact_matches(query)

@@ -211,7 +211,8 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
          lexical_writer) -> dict:
     """Write a new generation of the index, then commit it by replacing the manifest.
 
-    ``faiss_writer(filename)`` writes the FAISS index built from ``vectors``; ``lexical_writer(dirname)``
+    ``sentence_vectors``: an array, or the path of a float16 ``.npy`` inside ``path`` (renamed into
+    place). ``faiss_writer(filename)`` writes the FAISS index built from ``vectors``; ``lexical_writer(dirname)``
     writes the BM25 index of ``chunks``. Every file gets the same generation id and goes into the
     manifest. Call inside ``write_lock``. Returns the committed manifest (``manifest`` is not changed).
     """
@@ -233,7 +234,10 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     from rag.store import textstore
 
     textstore.write(path / names["text"], documents, chunks)  # each document's text once; chunks are spans
-    if sentence_vectors is not None:  # float16, memory-mapped at load (schema 3: float32 in one .npz)
+    if isinstance(sentence_vectors, (str, Path)):  # a float16 .npy the build wrote into the folder
+        os.replace(sentence_vectors, path / names["sentences"])
+        np.save(path / names["sentence_offsets"], np.asarray(sentence_offsets, dtype=np.int64))
+    elif sentence_vectors is not None:  # float16, memory-mapped at load (schema 3: float32 in one .npz)
         np.save(path / names["sentences"], np.ascontiguousarray(sentence_vectors, dtype=np.float16))
         np.save(path / names["sentence_offsets"], np.asarray(sentence_offsets, dtype=np.int64))
     if faiss_writer is not None:

@@ -22,6 +22,7 @@ from rag.ingest.document import Document
 from rag.ingest.sources import collect, read_sources, renamed, unique_id  # noqa: F401  (collect re-exported)
 from rag.store import disk as store
 from rag.store import ownership, vectors
+from rag.store.checkpoint import release_pages
 from rag.store.vectorstore import open_store, store_class
 
 
@@ -227,13 +228,16 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
     for slot, chunks in todo:
         plan.append((slot, len(texts), len(chunks)))
         texts += [indexed_text(by_id[c.doc_id], c) for c in chunks]
-    stored = config.sentence_vectors == "stored"
+    stored = config.sentence_vectors in ("stored", "pooled")
+    pooled = config.sentence_vectors == "pooled"
     spans = {id(c): chunk_sentences(by_id[c.doc_id], c) for _, chunks in todo for c in chunks} if stored else {}
-    total = len(texts) + sum(map(len, spans.values()))
+    total = len(texts) + (0 if pooled else sum(map(len, spans.values())))
     new_vecs = np.zeros((0, 0), np.float32)
     from rag.store.checkpoint import Checkpointed, folder_for
 
     checkpoint = None
+    build_dir = folder_for(out, settings)  # the checkpoint and the sentence-vector file being written
+    sentences = offsets = None
     if texts:
         if progress:
             progress(0, total)  # before the model loads: the user sees work has started
@@ -242,8 +246,13 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
             from rag.embed.registry import make_query_embedder
 
             embedder = make_query_embedder(config)
-        checkpoint = Checkpointed(embedder, folder_for(out, settings))
-        new_vecs = checkpoint.embed_many(texts, progress=(lambda n: progress(n, total)) if progress else None)
+        checkpoint = Checkpointed(embedder, build_dir)
+        tick = (lambda n: progress(n, total)) if progress else None
+        if pooled:  # sentence vectors pooled from each chunk's own pass, straight into place
+            new_vecs, sentences, offsets = _pooled(all_chunks, todo, texts, spans, old_sentences, by_id,
+                                                   checkpoint, tick)
+        else:
+            new_vecs = checkpoint.embed_many(texts, progress=tick)
     for slot, at, n in plan:
         parts[slot] = new_vecs[at : at + n]
     dim = next((p.shape[1] for p in parts if p is not None and p.size), 0)
@@ -255,9 +264,8 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
         matrix = np.vstack([p.reshape(-1, dim) for p in parts]).astype(np.float32)
     n_texts = len(texts)
     del parts, new_vecs, texts  # peak memory: the chunk texts and vectors are not needed twice
-    sentences = offsets = None
-    if stored:  # straight into one preallocated float16 array, in chunk order
-        sentences, offsets = _sentence_matrix(all_chunks, spans, old_sentences, by_id, dim, checkpoint,
+    if stored and sentences is None:  # straight into one preallocated float16 array, in chunk order
+        sentences, offsets = _sentence_matrix(all_chunks, spans, old_sentences, by_id, dim, checkpoint, build_dir,
                                               (lambda n: progress(n_texts + n, total)) if progress else None)
     del spans
     removed = sorted(set(old_docs) - set(by_id))
@@ -288,20 +296,21 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
     manifest = store.save(out, manifest, all_chunks, docs, None, sentences, offsets,
                           faiss_writer=faiss_writer, lexical_writer=lexical.save)
     vector_store.cleanup(manifest, out)
-    if checkpoint is not None:
-        checkpoint.discard()
+    import shutil
+
+    shutil.rmtree(build_dir, ignore_errors=True)  # the checkpoint, once committed
     return BuildReport(out, len(docs), len(all_chunks), n_embedded, len(all_chunks) - n_embedded, tuple(added),
                        tuple(changed), tuple(removed), tuple(skipped), tuple(notes), time.perf_counter() - t0,
                        manifest, tuple(unchanged))
 
 
-def _sentence_matrix(chunks, spans: dict, old_sentences, by_id, dim, checkpoint, progress):
+def _sentence_matrix(chunks, spans: dict, old_sentences, by_id, dim, checkpoint, folder: Path, progress):
     """float16 sentence vectors of every chunk in row order (new chunks' embedded straight into
-    place, reused ones copied from the previous index) and the offsets: chunk i's are rows
-    offsets[i]:offsets[i+1]."""
+    place, reused ones copied from the previous index), as the path of an ``.npy`` file in
+    ``folder``, and the offsets: chunk i's are rows offsets[i]:offsets[i+1]."""
     counts = [len(spans[id(c)]) if id(c) in spans else len(old_sentences[id(c)]) for c in chunks]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    out = np.empty((int(offsets[-1]), dim), np.float16)
+    out = _sentence_file(folder, (int(offsets[-1]), dim))
     texts, rows = [], []
     for i, c in enumerate(chunks):
         if id(c) in spans:
@@ -309,9 +318,52 @@ def _sentence_matrix(chunks, spans: dict, old_sentences, by_id, dim, checkpoint,
             rows += range(offsets[i], offsets[i + 1])
         else:
             out[offsets[i] : offsets[i + 1]] = old_sentences[id(c)]
+    release_pages(out)  # the reused vectors copied so far leave memory too
     if texts:
         checkpoint.embed_many(texts, progress=progress, out=out, rows=rows)
-    return out, offsets
+    return _finish(out), offsets
+
+
+# Build peak RSS at 100k paragraphs (bench/scale.py --sizes 100000 --embedder standin): 1,557 MB with the
+# sentence vectors (345 MB of float16) held in memory through the FAISS and BM25 builds; 1,428 MB when they
+# go to a file in the build folder, written out slice by slice (checkpoint.release_pages): 1,227 MB.
+def _sentence_file(folder: Path, shape: tuple[int, int]) -> np.ndarray:
+    """A float16 ``.npy`` of ``shape`` in the build's own folder, memory-mapped for writing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return np.lib.format.open_memmap(folder / "sentences.npy", mode="w+", dtype=np.float16, shape=shape)
+
+
+def _finish(out: np.ndarray) -> Path:
+    """Flush and unmap a ``_sentence_file``: its pages leave this process's memory; returns its path."""
+    out.flush()
+    name = Path(out.filename)
+    del out
+    return name
+
+
+def _pooled(chunks, todo, texts, spans: dict, old_sentences, by_id, checkpoint, progress):
+    """``sentence_vectors="pooled"``: the new chunks' vectors (float32, in ``texts`` order) and every
+    chunk's float16 sentence vectors (a file) with their offsets (as ``_sentence_matrix``), the new chunks'
+    sentences mean-pooled from their chunk's forward pass (``Embedder.embed_spans``)."""
+    counts = [len(spans[id(c)]) if id(c) in spans else len(old_sentences[id(c)]) for c in chunks]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    dim = int(checkpoint.dim or getattr(checkpoint.inner, "dim", 0))
+    out = _sentence_file(checkpoint.folder, (int(offsets[-1]), dim))
+    first = {}
+    for i, c in enumerate(chunks):
+        if id(c) in spans:
+            first[id(c)] = int(offsets[i])
+        else:
+            out[offsets[i] : offsets[i + 1]] = old_sentences[id(c)]
+    release_pages(out)
+    text_spans, rows = [], []
+    for _, new in todo:
+        for c in new:
+            pre = len(indexed_text(by_id[c.doc_id], c)) - len(c.text)  # section headings before the text
+            text_spans.append([(pre + s - c.start, pre + e - c.start) for s, e, _ in spans[id(c)]])
+            rows.append(first[id(c)])
+    vecs = checkpoint.embed_spans(texts, text_spans, out, rows, progress=progress)
+    return vecs, _finish(out), offsets
 
 
 def _old_vectors(old: store.IndexData) -> np.ndarray:
