@@ -259,8 +259,8 @@ def analysis(r: dict) -> str:
             f"({_g(wm, 'embed_query_onnx_1t', 'p50', default=0):.1f} ms on 1 thread, "
             f"{_g(wm, 'embed_query_onnx_2t', 'p50', default=0):.1f} ms on 2) of the {ss:.1f} ms hybrid search; BM25 alone "
             f"is {_g(wm, 'search_lexical', 'p50', default=0):.2f} ms. sentence-transformers/torch takes "
-            f"{_g(wm, 'embed_query_torch', 'p50', default=0):.1f} ms per query in the same process. What is left "
-            "between the embedding and the 8 ms target is compute (last point below), not retrieval.")
+            f"{_g(wm, 'embed_query_torch', 'p50', default=0):.1f} ms per query in the same process. The search's "
+            "cost against the 8 ms target is compute in the embedding (last point below), not retrieval.")
     fa_, fr = _g(wm, "ask_extractive_first", "p50"), _g(wm, "ask_extractive", "p50")
     if fa_ and fr:
         add(f"**Extractive ask** adds sentence selection and citation checks to search: {fa_:.1f} ms p50 the first time "
@@ -305,19 +305,24 @@ def analysis(r: dict) -> str:
             "top-level imports: " + ", ".join(f"`{n}` {s:.2f} s" for s, n in top) + ".")
     lc = _g(r, "frameworks", "langchain", "build_s")
     if lc:
+        cold = {n: _g(r, "frameworks", n, "cold", "median_s") for n in ("langchain", "llamaindex")}
+        ask = _g(cli, "ask", "median_s")
         add(f"**Index build vs LangChain** ({lc:.2f} s for the same chunks): ragqa's build also chunks the text, "
             "builds the BM25 index, embeds every sentence for the extractive answer (several times more texts than "
             "chunks) and writes checksummed files; on the 12-chunk article that costs more than it saves. Cold, "
-            "ragqa answers a question in about a second, the frameworks in ~12 s (torch, transformers and their own "
-            "imports).")
+            f"ragqa answers a question in {_f(ask, '{:.2f}')} s, the frameworks retrieve in "
+            + " and ".join(f"{_f(v, '{:.1f}')} s ({n})" for n, v in cold.items())
+            + " (torch, transformers and their own imports; ragqa's figure and theirs come from the same run only "
+            "when `cli` and `frameworks` ran together, see the table at the top).")
     add("**Threads.** ONNX Runtime runs with 2 intra-op threads and spin-waiting off: with spinning, a query took "
-        "2.4× longer whenever other processes shared the CPU. torch's OpenMP threads spin-wait by default, the likely reason its query "
-        "latency above swings with the machine's load (about 17 ms per query on an idle machine in a spot check, vs "
-        "8-9 ms for ONNX). FAISS's single-query search is likewise fastest on one thread on a shared 2-core machine "
+        "2.4× longer whenever other processes shared the CPU. torch's OpenMP threads spin-wait by default, the likely "
+        "reason its query latency above swings with the machine's load (123.8 ms p50 at load ~7 in an earlier run, "
+        f"{_f(_g(wm, 'embed_query_torch', 'p50'), '{:.1f}')} ms in this one). FAISS's single-query search is likewise fastest on one thread on a shared 2-core machine "
         "(`p50 1t` columns), so `rag.store.vectors.read` sets `faiss.omp_set_num_threads(1)` for loaded indexes.")
-    add("**Why ≤ 8 ms warm search is hard on this CPU**: a ~15-token query through MiniLM's 6 layers is ~0.28 GFLOP; "
-        "ONNX Runtime's profile puts 71% of the time in MatMul at ~38 GFLOP/s on one core, and a second core does not "
-        "help a 15-row matrix. int8 brings the query to ~6 ms but changes the top-5 (above).")
+    add("**Why ≤ 8 ms warm search is tight on this CPU**: a ~15-token query through MiniLM's 6 layers is ~0.28 GFLOP; "
+        "ONNX Runtime's profile (an earlier run, load ~7) put 71% of the time in MatMul at ~38 GFLOP/s on one core, and a "
+        "second core does not help a 15-row matrix: the target is met on a quiet machine and missed under load "
+        "(8.76 ms p50 at load ~7 in an earlier run). int8 makes the query faster but changes the top-5 (above).")
     return "\n".join(out) + "\n"
 
 
