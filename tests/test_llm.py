@@ -126,18 +126,24 @@ def test_local_llm_streams_real_tokens(local_llm):
     assert pieces[0][0] < pieces[-1][0] <= end  # the first piece arrived before the last was written
 
 
-def test_local_llm_cancel_stops_generation(local_llm):
+def _cancel_after(n: int):
+    """(cancel event, pieces seen, on_text callback that sets ``cancel`` at the ``n``-th piece)."""
     import threading
-
-    from rag.errors import AnswerCancelled
 
     cancel, seen = threading.Event(), []
 
     def on_text(piece):
         seen.append(piece)
-        if len(seen) == 3:
+        if len(seen) == n:
             cancel.set()
 
+    return cancel, seen, on_text
+
+
+def test_local_llm_cancel_stops_generation(local_llm):
+    from rag.errors import AnswerCancelled
+
+    cancel, seen, on_text = _cancel_after(3)
     with pytest.raises(AnswerCancelled):
         local_llm.complete(STORY, max_tokens=200, on_text=on_text, cancel=cancel)
     assert 3 <= len(seen) <= 5  # llama.cpp stopped at the next token, not after 200
@@ -151,19 +157,11 @@ def test_openai_chat_streams_from_real_server(llm_server):
 
 
 def test_openai_cancel_hangs_up_so_the_server_stops():
-    import threading
-
     from rag.errors import AnswerCancelled
     from tests.servers import StreamingChatServer
 
     with StreamingChatServer("one two three four five six seven eight nine ten " * 5, delay=0.1) as server:
-        cancel, seen = threading.Event(), []
-
-        def on_text(piece):
-            seen.append(piece)
-            if len(seen) == 3:
-                cancel.set()
-
+        cancel, seen, on_text = _cancel_after(3)
         with pytest.raises(AnswerCancelled):
             OpenAIChat(server.base_url, "m", timeout=10).complete(HELLO, on_text=on_text, cancel=cancel)
         assert server.hung_up.wait(10), "the server kept streaming after the client cancelled"

@@ -589,6 +589,17 @@ def test_typing_while_an_answer_streams_loses_nothing(browser, docs_server, slow
         ctx.close()
 
 
+def _start_slow_answer(page, slow_llm) -> None:
+    """Ask LEAVE_Q with the slow openai server and wait until its draft streams in."""
+    from playwright.sync_api import expect
+
+    _use_generator(page, "openai")
+    slow_llm.hung_up.clear()
+    page.locator("#rq-question textarea").fill(LEAVE_Q)
+    page.locator("#rq-question textarea").press("Enter")
+    expect(page.locator("#rq-chat .rq-draft")).to_contain_text("Every", timeout=60_000)
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_stop_cancels_on_the_server_too(browser, docs_server, slow_llm, shots, capsys):
@@ -596,11 +607,7 @@ def test_stop_cancels_on_the_server_too(browser, docs_server, slow_llm, shots, c
 
     ctx, page = _open(browser, docs_server.url, DESKTOP)
     try:
-        _use_generator(page, "openai")
-        slow_llm.hung_up.clear()
-        page.locator("#rq-question textarea").fill(LEAVE_Q)
-        page.locator("#rq-question textarea").press("Enter")
-        expect(page.locator("#rq-chat .rq-draft")).to_contain_text("Every", timeout=60_000)
+        _start_slow_answer(page, slow_llm)
         t0 = time.monotonic()
         page.locator("#rq-stop").click()
         last = _final(page, 1)
@@ -616,14 +623,8 @@ def test_stop_cancels_on_the_server_too(browser, docs_server, slow_llm, shots, c
 @pytest.mark.slow
 @pytest.mark.browser
 def test_closing_the_tab_cancels_the_answer(browser, docs_server, slow_llm, capsys):
-    from playwright.sync_api import expect
-
     ctx, page = _open(browser, docs_server.url, DESKTOP)
-    _use_generator(page, "openai")
-    slow_llm.hung_up.clear()
-    page.locator("#rq-question textarea").fill(LEAVE_Q)
-    page.locator("#rq-question textarea").press("Enter")
-    expect(page.locator("#rq-chat .rq-draft")).to_contain_text("Every", timeout=60_000)
+    _start_slow_answer(page, slow_llm)
     t0 = time.monotonic()
     ctx.close()
     assert slow_llm.hung_up.wait(30), "the answer kept running after its tab closed"

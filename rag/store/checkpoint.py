@@ -33,8 +33,8 @@ class Checkpointed:
         self.name, self.dim = getattr(embedder, "name", "?"), getattr(embedder, "dim", 0)
         self.reused = 0
 
-    def _load(self, wanted: dict[bytes, list[int]], out, rows, seen: set) -> None:
-        """Copy vectors of earlier runs' slices into ``out`` for the texts that have them."""
+    def _stored(self):
+        """(key, vector) of every slice earlier runs wrote, in slice order."""
         for f in sorted(self.folder.glob("part-*.npz")):
             try:
                 with np.load(f, allow_pickle=False) as z:
@@ -42,10 +42,20 @@ class Checkpointed:
             except (OSError, ValueError, KeyError):
                 continue  # a damaged part is embedded again
             for k, v in zip(keys, vecs):
-                k = k.tobytes()
-                for i in wanted.get(k, ()):
-                    out[rows[i]] = v
-                    seen.add(i)
+                yield k.tobytes(), v
+
+    def _write_part(self, n: int, keys: list[bytes], vectors: np.ndarray) -> None:
+        """Slice ``n``'s keys and vectors, written to a temporary name and renamed into place."""
+        tmp = self.folder / f".part-{n:06d}.tmp.npz"
+        np.savez(tmp, keys=np.array([np.frombuffer(k, np.uint8) for k in keys]), vectors=vectors)
+        os.replace(tmp, self.folder / f"part-{n:06d}.npz")
+
+    def _load(self, wanted: dict[bytes, list[int]], out, rows, seen: set) -> None:
+        """Copy vectors of earlier runs' slices into ``out`` for the texts that have them."""
+        for k, v in self._stored():
+            for i in wanted.get(k, ()):
+                out[rows[i]] = v
+                seen.add(i)
 
     def embed_many(self, texts: list[str], batch_size: int = 32, progress=None, out=None, rows=None) -> np.ndarray:
         """Vectors of ``texts``. ``out``/``rows``: write text i's vector into ``out[rows[i]]`` (e.g. a
@@ -76,9 +86,7 @@ class Checkpointed:
         for s in range(0, len(todo), SLICE):
             idx = todo[s : s + SLICE]
             vecs = np.asarray(self.inner.embed_many([texts[i] for i in idx], batch_size), dtype=np.float32)
-            tmp = self.folder / f".part-{n_parts:06d}.tmp.npz"
-            np.savez(tmp, keys=np.array([np.frombuffer(keys[i], np.uint8) for i in idx]), vectors=vecs)
-            os.replace(tmp, self.folder / f"part-{n_parts:06d}.npz")
+            self._write_part(n_parts, [keys[i] for i in idx], vecs)
             n_parts += 1
             if out is None:
                 out = np.zeros((len(texts), vecs.shape[1]), np.float32)
@@ -107,22 +115,16 @@ class Checkpointed:
                 wanted.setdefault(_span_key(t, a, b), []).append(("s", span_rows[i] + s))
         out = None
         got_t, got_s = set(), set()
-        for f in sorted(self.folder.glob("part-*.npz")):
-            try:
-                with np.load(f, allow_pickle=False) as z:
-                    fkeys, vecs = z["keys"], z["vectors"]
-            except (OSError, ValueError, KeyError):
-                continue  # a damaged part is embedded again
-            for k, v in zip(fkeys, vecs):
-                for kind, r in wanted.get(k.tobytes(), ()):
-                    if kind == "t":
-                        if out is None:
-                            out = np.zeros((len(texts), len(v)), np.float32)
-                        out[r] = v
-                        got_t.add(r)
-                    else:
-                        span_out[r] = v
-                        got_s.add(r)
+        for k, v in self._stored():
+            for kind, r in wanted.get(k, ()):
+                if kind == "t":
+                    if out is None:
+                        out = np.zeros((len(texts), len(v)), np.float32)
+                    out[r] = v
+                    got_t.add(r)
+                else:
+                    span_out[r] = v
+                    got_s.add(r)
         todo = [i for i in range(len(texts))
                 if i not in got_t or any(span_rows[i] + s not in got_s for s in range(len(spans[i])))]
         self.reused = len(texts) - len(todo)
@@ -145,10 +147,7 @@ class Checkpointed:
             for i, sv in zip(idx, span_vecs):
                 part_keys += [_span_key(texts[i], a, b) for a, b in spans[i]]
                 part_vecs.append(np.asarray(sv, dtype=np.float32).reshape(-1, vecs.shape[1]))
-            tmp = self.folder / f".part-{n_parts:06d}.tmp.npz"
-            np.savez(tmp, keys=np.array([np.frombuffer(k, np.uint8) for k in part_keys]),
-                     vectors=np.vstack(part_vecs))
-            os.replace(tmp, self.folder / f"part-{n_parts:06d}.npz")
+            self._write_part(n_parts, part_keys, np.vstack(part_vecs))
             n_parts += 1
             if out is None:
                 out = np.zeros((len(texts), vecs.shape[1]), np.float32)
