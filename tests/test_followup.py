@@ -132,6 +132,26 @@ def test_what_else_skips_sentences_the_previous_answer_gave():
     assert prefer_context(Scored((given, other), 0.7, 0.2), turn).candidates == (other,)
 
 
+def test_what_about_skips_sentences_the_previous_answer_gave():
+    history = [("Where should bugs be reported?", "Bugs should be reported on Github [¶1].")]
+    turn = resolve("What about feature requests?", history, DOCS)
+    assert turn.fresh and leans(turn)
+    given = _cand(1, 0.6, "Bugs should be reported on Github.")
+    other = _cand(1, 0.3, "Feature requests are unlikely to be considered.")
+    assert prefer_context(Scored((given, other), 0.7, 0.2), turn).candidates == (other,)
+    assert not resolve("And why is the stack faster?", history, DOCS).fresh  # a whole question after "And"
+
+
+def test_rewritten_and_else_turns_lean_on_the_previous_one():
+    history = [("What did Trump tweet about Crimea?", "Trump tweeted, with a dig at his predecessor [¶1].")]
+    turn = resolve("Whom was he taking a dig at?", history, DOCS)
+    assert turn.question == "Whom was Trump taking a dig at?" and leans(turn)
+    assert scoring_text(turn, history) == "What did Trump tweet about Crimea? Whom was Trump taking a dig at?"
+    other = resolve("Where else is the code available?", [("What license is pytz under?", "MIT [¶1].")], DOCS)
+    assert other.fresh and leans(other)
+    assert not leans(resolve("Where is the source code hosted today?", history, DOCS))
+
+
 @pytest.mark.slow
 def test_third_turn_leans_on_the_whole_conversation(bundled_assistant):
     # "it" in turn 3 is the banner image of turn 1; asked with "Where was this?" alone as context it

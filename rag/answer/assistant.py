@@ -93,7 +93,8 @@ class Assistant:
         # A follow-up is answered when either the turn as resolved or the turn read with the previous
         # question passes the model. The model never saw such joined texts in training; judged by the
         # joined text alone, follow-ups from the right paragraph (eval/followup.jsonl, followup2.jsonl)
-        # were 28/32 and 29/34, with either 28/32 and 30/34 (false abstention 0.108 -> 0.077 on corpus2).
+        # were 28/32 and 29/34, with either 28/32 and 30/34 (false abstention 0.108 -> 0.077 on corpus2);
+        # since rewritten and "else" turns lean too (followup.leans), 29/32 and 31/34.
         if asked != turn.question and len(scored) == 1:
             whole = self.scorer.score(asked, passages)
             ranked = whole if followup.bare(turn) else scored[0]
