@@ -118,7 +118,8 @@ VARIANTS = {  # name -> (transform of stored sentence vectors or "drop", SENTENC
     "stored 6-bit + chunks SQ8 fixed, top 10": (_int6, 10, 0.5, "fixed8"),
     "stored 6-bit clip 4 sd + chunks SQ8 fixed, top 10": (_int6_clip4, 10, 0.5, "fixed8"),
 }
-GOLD_METRICS = ("recall@1", "recall@5", "mrr@10", "key_fact_recall", "citation_precision", "false_abstention_rate")
+GOLD_METRICS = ("recall@1", "recall@5", "mrr@10", "key_fact_recall", "citation_precision", "false_abstention_rate",
+                "token_f1", "citation_recall", "right_paragraph")
 SQUAD_METRICS = ("recall@1", "recall@5", "mrr@10", "answer_has_span", "unanswerable_abstained")
 
 

@@ -66,6 +66,20 @@ def test_packed_sentences_read_like_a_float_array():
         quant.PackedSentences(quant.quantize(v), 32)  # rows of another width
 
 
+def test_pack_file_packs_in_blocks_and_copies_reused_rows_as_stored(tmp_path, monkeypatch):
+    monkeypatch.setattr(quant, "BLOCK_ROWS", 7)  # many blocks, pages released along the way
+    v = _unit(300, 16, seed=3)
+    np.save(tmp_path / "s.npy", v.astype(np.float16))
+    old = quant.PackedSentences(quant.quantize(_unit(20, 16, seed=4)), 16)
+    out = quant.pack_file(tmp_path / "s.npy", tmp_path / "p.npy", [(10, 2, 3), (13, 5, 4), (200, 0, 1)], old)
+    got = np.load(out)
+    assert not (tmp_path / "s.npy").exists()
+    np.testing.assert_array_equal(got[10:17], old.raw[2:9])  # two runs that continue each other
+    np.testing.assert_array_equal(got[200], old.raw[0])
+    keep = np.r_[0:10, 17:200, 201:300]
+    np.testing.assert_array_equal(got[keep], quant.quantize(v.astype(np.float16).astype(np.float32)[keep]))
+
+
 # -- indexes ---------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -13,12 +13,13 @@ incremental build quantizes new rows exactly as a full build would, and copies u
 Chunk vectors go through FAISS's 8-bit scalar quantizer (``rag.store.vectors``).
 
 Why 6 bits (eval/reports/compact_storage.md: eval/sentence_study.py on gold, gold2 and SQuAD part A,
-against float16 sentences and float32 chunk vectors): with SQ8 chunk vectors every metric stayed
-within 0.003 except gold key-fact recall, -0.026 (one of 39 questions: the answer step's sentence
-cosines sit near a boundary there, and int8 rows flipped one gold question too); 4-bit rows cost gold
-key-fact recall 0.08-0.10 and SQuAD answer span 0.01. int8 rows (388 bytes) would leave the 100k index
-over 3 KB a paragraph with its HNSW graph (1,000-paragraph SQuAD bench corpus: 4.85 sentences a
-paragraph; 100k stand-in: 4.49). 292 bytes a sentence instead of 768 (float16).
+against float16 sentences and float32 chunk vectors): it is the finest row format that keeps the index
+under 3 KiB a paragraph beyond the text at 1k and at 100k paragraphs (measured 2.72 and 2.88 with the
+SQ8 chunk vectors; int8 rows, 388 bytes, would be ~3.4 at 100k with the HNSW graph). Retrieval and
+SQuAD metrics stay within 0.003; gold and gold2 answer metrics move by one or two boundary questions
+(gold key-fact recall -0.026, citation recall -0.018, token F1 -0.013; gold2 token F1 -0.015), as int8
+rows also do; 4-bit rows cost gold key-fact recall 0.10 and SQuAD answer span 0.01. 292 bytes a
+384-d sentence instead of 768 (float16).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ BITS = 6
 MAX_CODE = 2 ** (BITS - 1) - 1  # codes -31..31, stored + 31 (0..62)
 SCALE_BYTES = 4  # float32 per row
 FORMAT = "int6-row-scale"  # the manifest's "sentence_format" of schema 5 indexes
-BLOCK_ROWS = 16_384  # rows quantized at a time when converting a file (~25 MB of float32)
+BLOCK_ROWS = 4_096  # rows quantized at a time when packing the build's file (~6 MB of float32 each step)
 
 
 def _groups(dim: int) -> int:
@@ -139,7 +140,10 @@ def pack_file(src: Path, dst: Path, reused=(), source=None) -> Path:
     out = np.lib.format.open_memmap(dst, mode="w+", dtype=np.uint8, shape=(n, row_bytes(dim)))
     for s in range(0, n, BLOCK_ROWS):
         out[s : s + BLOCK_ROWS] = quantize(f[s : s + BLOCK_ROWS])
-        release_pages(out)
+        if s // BLOCK_ROWS % 16 == 15:  # both files' pages leave this process's memory as it goes
+            release_pages(out)
+            release_pages(f)
+    release_pages(f)
     for d, a, k in _runs(reused):
         out[d : d + k] = packed_rows(source, a, a + k)
     out.flush()
