@@ -70,13 +70,19 @@ def test_pack_file_packs_in_blocks_and_copies_reused_rows_as_stored(tmp_path, mo
     monkeypatch.setattr(quant, "BLOCK_ROWS", 7)  # many blocks, pages released along the way
     v = _unit(300, 16, seed=3)
     np.save(tmp_path / "s.npy", v.astype(np.float16))
-    old = quant.PackedSentences(quant.quantize(_unit(20, 16, seed=4)), 16)
-    out = quant.pack_file(tmp_path / "s.npy", tmp_path / "p.npy", [(10, 2, 3), (13, 5, 4), (200, 0, 1)], old)
+    old = quant.PackedSentences(quant.quantize(_unit(40, 16, seed=4)), 16)
+    runs = [(10, 2, 3), (13, 5, 4), (200, 0, 1), (250, 10, 20)]
+    out = quant.pack_file(tmp_path / "s.npy", tmp_path / "p.npy", runs, old)
     got = np.load(out)
     assert not (tmp_path / "s.npy").exists()
     np.testing.assert_array_equal(got[10:17], old.raw[2:9])  # two runs that continue each other
     np.testing.assert_array_equal(got[200], old.raw[0])
-    keep = np.r_[0:10, 17:200, 201:300]
+    np.testing.assert_array_equal(got[250:270], old.raw[10:30])  # longer than a block
+    f16 = np.asarray(old)[10:30].astype(np.float16)  # a schema 4 source: float16, quantized on the way
+    np.save(tmp_path / "s.npy", v.astype(np.float16))
+    got16 = np.load(quant.pack_file(tmp_path / "s.npy", tmp_path / "q.npy", [(250, 0, 20)], f16))
+    np.testing.assert_array_equal(got16[250:270], quant.quantize(f16.astype(np.float32)))
+    keep = np.r_[0:10, 17:200, 201:250, 270:300]
     np.testing.assert_array_equal(got[keep], quant.quantize(v.astype(np.float16).astype(np.float32)[keep]))
 
 

@@ -222,9 +222,10 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     """Write a new generation of the index, then commit it by replacing the manifest.
 
     ``sentence_vectors``: float vectors (quantized here), or the path of an ``.npy`` of packed rows
-    (``rag.store.quant``) inside ``path`` (renamed into place). ``faiss_writer(filename)`` writes the FAISS index built from ``vectors``; ``lexical_writer(dirname)``
-    writes the BM25 index of ``chunks``. Every file gets the same generation id and goes into the
-    manifest. Call inside ``write_lock``. Returns the committed manifest (``manifest`` is not changed).
+    (``rag.store.quant``) inside ``path`` (renamed into place). ``faiss_writer(filename)`` writes the
+    FAISS index built from ``vectors``; ``lexical_writer(dirname)`` writes the BM25 index of ``chunks``.
+    Every file gets the same generation id and goes into the manifest. Call inside ``write_lock``.
+    Returns the committed manifest (``manifest`` is not changed).
     """
     path = Path(path)
     gen = uuid.uuid4().hex[:8]

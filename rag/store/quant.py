@@ -145,7 +145,12 @@ def pack_file(src: Path, dst: Path, reused=(), source=None) -> Path:
             release_pages(f)
     release_pages(f)
     for d, a, k in _runs(reused):
-        out[d : d + k] = packed_rows(source, a, a + k)
+        for s in range(0, k, BLOCK_ROWS):  # a schema 4 source is quantized here: bounded memory
+            m = min(BLOCK_ROWS, k - s)
+            out[d + s : d + s + m] = packed_rows(source, a + s, a + s + m)
+            if s // BLOCK_ROWS % 16 == 15:
+                release_pages(out)
+                release_pages(getattr(source, "raw", source))
     out.flush()
     del out, f
     Path(src).unlink()
