@@ -223,3 +223,17 @@ def test_damaged_sentence_file_is_index_corrupted(sources, tmp_path, fake_embedd
     (out / store.MANIFEST).write_text(json.dumps(m), encoding="utf-8")
     with pytest.raises(IndexCorruptedError):
         store.load(out)
+
+
+def test_bundled_index_of_an_older_schema_is_rebuilt(tmp_path, monkeypatch, fake_embedder):
+    from rag import config as config_mod
+    from rag.config import Config
+    from rag.store.indexer import ensure_bundled_index
+
+    monkeypatch.setattr(config_mod, "default_index_dir", lambda: tmp_path / "bundled")
+    first = ensure_bundled_index(Config(model="fake"), fake_embedder)
+    m = dict(first.manifest, schema_version=4)  # still readable: only the format is older
+    (first.path / store.MANIFEST).write_text(json.dumps(m), encoding="utf-8")
+    again = ensure_bundled_index(Config(model="fake"), fake_embedder)
+    assert again.manifest["schema_version"] == store.SCHEMA_VERSION
+    assert again.manifest["generation"] != first.manifest["generation"]
