@@ -30,8 +30,8 @@ def add_parser(sub) -> None:
                    help="where the chunk vectors live (default faiss; env RAGQA_VECTOR_STORE); "
                         "search/ask/chat read it from the index")
     s.add_argument("--sentence-vectors", choices=("stored", "pooled", "query"),
-                   help="stored (default): embed each sentence at build time, float16 on disk; pooled: pool "
-                        "them from their chunk's own embedding pass (no extra inference), float16 on disk; "
+                   help="stored (default): embed each sentence at build time, 6-bit on disk; pooled: pool "
+                        "them from their chunk's own embedding pass (no extra inference), 6-bit on disk; "
                         "query: embed them when a search needs them (faster build, smaller index, slower "
                         "searches)")
     s.add_argument("--milvus-uri", metavar="URI",

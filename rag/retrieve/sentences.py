@@ -5,8 +5,9 @@ Indexes built with ``sentence_vectors="query"`` store no sentence vectors: the s
 few chunks a query needs are embedded at query time, in one batch, and cached by chunk row. That
 builds faster and smaller, but a search meeting new chunks pays for embedding their sentences
 (BENCHMARKS.md, "Scale"), so ``"stored"`` is the default.
-Other indexes carry their vectors (float16 ``sentences-*.npy``, memory-mapped; schema 3:
-float32 ``sentences-*.npz``) and those are used.
+Other indexes carry their vectors (``sentences-*.npy``, memory-mapped: schema 5 6-bit codes with a
+scale per row, dequantized a chunk at a time as read (``rag.store.quant``), schema 4 float16; schema
+3: float32 ``sentences-*.npz``) and those are used.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-CACHE_ROWS = 20_000  # chunks whose sentence vectors stay cached (~5 sentences x 1.5 KB each: ~150 MB at most)
+CACHE_ROWS = 20_000  # chunks whose query-time sentence vectors stay cached (~5 sentences x 1.5 KB each: ~150 MB at most)
 
 
 class SentenceVectors:

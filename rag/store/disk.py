@@ -33,15 +33,18 @@ from rag.errors import (
 )
 from rag.ingest.chunking import Chunk
 from rag.ingest.document import Document
-from rag.store import ownership
+from rag.store import ownership, quant
 
 # Checksums are verified on load for files up to this size. Hashing reads every byte a second
 # time on each process start; past this size (a 1M-vector index is ~1.5 GB) the size check and
 # the parsers' own errors catch truncation, and a full check costs seconds per start.
 HASH_MAX_BYTES = 64 * 2**20
-SCHEMA_VERSION = 4  # 2: sentence vectors (sentences-*.npz); 3: Snowball tokenizer, BM25 in the generation;
+SCHEMA_VERSION = 5  # 2: sentence vectors (sentences-*.npz); 3: Snowball tokenizer, BM25 in the generation;
 # 4: chunks and documents in one SQLite text store, sentence vectors float16 and memory-mapped (or none:
-# embedded at query time), no vectors-*.npy copy (the vector store holds them), a "vector_store" record
+# embedded at query time), no vectors-*.npy copy (the vector store holds them), a "vector_store" record;
+# 5 (issue 13, disk): sentence vectors 6 bits a component with a scale per row (rag.store.quant,
+# "sentence_format" in the manifest), FAISS chunk vectors 8-bit scalar-quantized (rag.store.vectors);
+# schema 4 indexes (float16 sentences, float32 FAISS) still load, search and take adds/removes.
 MIN_SCHEMA_VERSION = 3  # oldest schema this version reads (3's extra files are simply used)
 MANIFEST = "manifest.json"
 FORMAT = "ragqa-index"  # in every manifest: the folder is ragqa's (with rag.store.ownership.MARKER)
@@ -56,7 +59,9 @@ class IndexData:
     chunks: Sequence[Chunk]  # schema 4: textstore.ChunkTable, rows read on demand
     documents: Mapping[str, Document]  # schema 4: textstore.DocumentTable
     vectors: np.ndarray | None  # schema 3 only: a copy of the chunk vectors (now read from the vector store)
-    sentence_vectors: np.ndarray | None = None  # one row per sentence of every chunk (None: embedded at query time)
+    # one row per sentence of every chunk (None: embedded at query time); schema 5: a
+    # rag.store.quant.PackedSentences (rows dequantized as read), schema 4: a float16 memmap
+    sentence_vectors: np.ndarray | None = None
     sentence_offsets: np.ndarray | None = None  # chunk i's sentences are rows offsets[i]:offsets[i+1]
 
     def file(self, role: str) -> Path:
@@ -141,8 +146,13 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
                          for d in json.loads((path / files["documents"]["name"]).read_text("utf-8"))}
         vectors = np.load(path / files["vectors"]["name"], allow_pickle=False) if "vectors" in files else None
         sentence_vectors = sentence_offsets = None
-        if "sentence_offsets" in files:  # schema 4: float16 vectors, memory-mapped
+        if "sentence_offsets" in files:  # memory-mapped; schema 5: packed 6-bit rows, schema 4: float16
             sentence_vectors = np.load(path / files["sentences"]["name"], mmap_mode="r", allow_pickle=False)
+            fmt = manifest.get("sentence_format")
+            if fmt == quant.FORMAT:
+                sentence_vectors = quant.PackedSentences(sentence_vectors, int(manifest["dim"]))
+            elif fmt is not None or sentence_vectors.dtype != np.float16:
+                raise ValueError(f"sentence vectors in format {fmt!r} ({sentence_vectors.dtype})")
             sentence_offsets = np.load(path / files["sentence_offsets"]["name"], mmap_mode="r", allow_pickle=False)
         elif "sentences" in files:  # schema 3
             with np.load(path / files["sentences"]["name"], allow_pickle=False) as z:
@@ -211,10 +221,11 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
          lexical_writer) -> dict:
     """Write a new generation of the index, then commit it by replacing the manifest.
 
-    ``sentence_vectors``: an array, or the path of a float16 ``.npy`` inside ``path`` (renamed into
-    place). ``faiss_writer(filename)`` writes the FAISS index built from ``vectors``; ``lexical_writer(dirname)``
-    writes the BM25 index of ``chunks``. Every file gets the same generation id and goes into the
-    manifest. Call inside ``write_lock``. Returns the committed manifest (``manifest`` is not changed).
+    ``sentence_vectors``: float vectors (quantized here), or the path of an ``.npy`` of packed rows
+    (``rag.store.quant``) inside ``path`` (renamed into place). ``faiss_writer(filename)`` writes the
+    FAISS index built from ``vectors``; ``lexical_writer(dirname)`` writes the BM25 index of ``chunks``.
+    Every file gets the same generation id and goes into the manifest. Call inside ``write_lock``.
+    Returns the committed manifest (``manifest`` is not changed).
     """
     path = Path(path)
     gen = uuid.uuid4().hex[:8]
@@ -234,11 +245,11 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     from rag.store import textstore
 
     textstore.write(path / names["text"], documents, chunks)  # each document's text once; chunks are spans
-    if isinstance(sentence_vectors, (str, Path)):  # a float16 .npy the build wrote into the folder
+    if isinstance(sentence_vectors, (str, Path)):  # packed rows the build wrote into the folder
         os.replace(sentence_vectors, path / names["sentences"])
         np.save(path / names["sentence_offsets"], np.asarray(sentence_offsets, dtype=np.int64))
-    elif sentence_vectors is not None:  # float16, memory-mapped at load (schema 3: float32 in one .npz)
-        np.save(path / names["sentences"], np.ascontiguousarray(sentence_vectors, dtype=np.float16))
+    elif sentence_vectors is not None:  # packed 6-bit rows, memory-mapped at load (schema 4: float16)
+        np.save(path / names["sentences"], quant.quantize(sentence_vectors))
         np.save(path / names["sentence_offsets"], np.asarray(sentence_offsets, dtype=np.int64))
     if faiss_writer is not None:
         faiss_writer(str(path / names["faiss"]))
@@ -256,6 +267,8 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     previous = sorted(ownership.listed_files({"files": old.get("files")} if isinstance(old, dict) else None))
     manifest = dict(manifest, format=FORMAT, schema_version=SCHEMA_VERSION, generation=gen, files=files,
                     previous_files=previous)
+    if "sentences" in names:
+        manifest["sentence_format"] = quant.FORMAT
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())

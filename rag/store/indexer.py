@@ -22,7 +22,6 @@ from rag.ingest.document import Document
 from rag.ingest.sources import collect, read_sources, renamed, unique_id  # noqa: F401  (collect re-exported)
 from rag.store import disk as store
 from rag.store import ownership, vectors
-from rag.store.checkpoint import release_pages
 from rag.store.vectorstore import open_store, store_class
 
 
@@ -185,7 +184,7 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
         notes.append((str(out), "built with another model or chunking: every document re-embedded"))
     old_docs = old.documents if old is not None else {}
     old_by_doc: dict[str, tuple] = {}  # doc_id -> (chunks, vectors)
-    old_sentences: dict[int, np.ndarray] = {}  # id(reused chunk) -> its stored sentence vectors
+    old_sentences: dict[int, tuple[int, int]] = {}  # id(reused chunk) -> its rows in old.sentence_vectors
     if reusable:
         try:
             old_vectors = _old_vectors(old)
@@ -203,7 +202,7 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
         for doc_id, idx in rows.items():
             old_by_doc[doc_id] = (old_chunks[doc_id], old_vectors[idx])
             if old.sentence_vectors is not None:
-                old_sentences.update((id(c), old.sentence_vectors[off[i] : off[i + 1]])
+                old_sentences.update((id(c), (int(off[i]), int(off[i + 1])))
                                      for c, i in zip(old_chunks[doc_id], idx))
     all_chunks, parts, todo, added, changed, unchanged = [], [], [], [], [], []
     for d in docs:
@@ -249,7 +248,7 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
         checkpoint = Checkpointed(embedder, build_dir)
         tick = (lambda n: progress(n, total)) if progress else None
         if pooled:  # sentence vectors pooled from each chunk's own pass, straight into place
-            new_vecs, sentences, offsets = _pooled(all_chunks, todo, texts, spans, old_sentences, by_id,
+            new_vecs, sentences, offsets = _pooled(all_chunks, todo, texts, spans, old_sentences, old, by_id,
                                                    checkpoint, tick)
         else:
             new_vecs = checkpoint.embed_many(texts, progress=tick)
@@ -265,8 +264,8 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
     n_texts = len(texts)
     del parts, new_vecs, texts  # peak memory: the chunk texts and vectors are not needed twice
     if stored and sentences is None:  # straight into one preallocated float16 array, in chunk order
-        sentences, offsets = _sentence_matrix(all_chunks, spans, old_sentences, by_id, dim, checkpoint, build_dir,
-                                              (lambda n: progress(n_texts + n, total)) if progress else None)
+        sentences, offsets = _sentence_matrix(all_chunks, spans, old_sentences, old, by_id, dim, checkpoint,
+                                              build_dir, (lambda n: progress(n_texts + n, total)) if progress else None)
     del spans
     removed = sorted(set(old_docs) - set(by_id))
     vector_store = store_class(config.vector_store)
@@ -304,58 +303,70 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
                        manifest, tuple(unchanged))
 
 
-def _sentence_matrix(chunks, spans: dict, old_sentences, by_id, dim, checkpoint, folder: Path, progress):
-    """float16 sentence vectors of every chunk in row order (new chunks' embedded straight into
-    place, reused ones copied from the previous index), as the path of an ``.npy`` file in
-    ``folder``, and the offsets: chunk i's are rows offsets[i]:offsets[i+1]."""
-    counts = [len(spans[id(c)]) if id(c) in spans else len(old_sentences[id(c)]) for c in chunks]
+def _sentence_matrix(chunks, spans: dict, old_sentences, old, by_id, dim, checkpoint, folder: Path, progress):
+    """Sentence vectors of every chunk in row order, as the path of an ``.npy`` of packed rows
+    (``rag.store.quant``) in ``folder``, and the offsets: chunk i's are rows offsets[i]:offsets[i+1].
+    New chunks' sentences are embedded straight into place in a float16 file, which is then packed;
+    reused chunks' rows are copied from the previous index as stored (``_finish``)."""
+    counts = [len(spans[id(c)]) if id(c) in spans else _n(old_sentences[id(c)]) for c in chunks]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     out = _sentence_file(folder, (int(offsets[-1]), dim))
-    texts, rows = [], []
+    texts, rows, reused = [], [], []
     for i, c in enumerate(chunks):
         if id(c) in spans:
             texts += indexed_sentences(by_id[c.doc_id], c)
             rows += range(offsets[i], offsets[i + 1])
         else:
-            out[offsets[i] : offsets[i + 1]] = old_sentences[id(c)]
-    release_pages(out)  # the reused vectors copied so far leave memory too
+            a, b = old_sentences[id(c)]
+            reused.append((int(offsets[i]), a, b - a))
     if texts:
         checkpoint.embed_many(texts, progress=progress, out=out, rows=rows)
-    return _finish(out), offsets
+    return _finish(out, reused, old), offsets
+
+
+def _n(rows: tuple[int, int]) -> int:
+    return rows[1] - rows[0]
 
 
 # Build peak RSS at 100k paragraphs (bench/scale.py --sizes 100000 --embedder standin): 1,557 MB with the
 # sentence vectors (345 MB of float16) held in memory through the FAISS and BM25 builds; 1,428 MB when they
 # go to a file in the build folder, written out slice by slice (checkpoint.release_pages): 1,227 MB.
+# Schema 5 packs that file into 6-bit rows (rag.store.quant.pack_file): 1,401 MB while the float16 file's
+# pages stayed mapped as it was read, 1,190 MB releasing them block by block (same command, 3988662).
 def _sentence_file(folder: Path, shape: tuple[int, int]) -> np.ndarray:
     """A float16 ``.npy`` of ``shape`` in the build's own folder, memory-mapped for writing."""
     folder.mkdir(parents=True, exist_ok=True)
     return np.lib.format.open_memmap(folder / "sentences.npy", mode="w+", dtype=np.float16, shape=shape)
 
 
-def _finish(out: np.ndarray) -> Path:
-    """Flush and unmap a ``_sentence_file``: its pages leave this process's memory; returns its path."""
+def _finish(out: np.ndarray, reused=(), old=None) -> Path:
+    """Flush and unmap a ``_sentence_file``, pack it (``rag.store.quant.pack_file``: the float16 file
+    is deleted) and copy the ``reused`` rows ``(row, old row, n)`` of the previous index ``old`` into
+    it; returns the packed file's path."""
+    from rag.store import quant
+
     out.flush()
     name = Path(out.filename)
     del out
-    return name
+    source = old.sentence_vectors if old is not None else None
+    return quant.pack_file(name, name.with_name("sentences-packed.npy"), reused, source)
 
 
-def _pooled(chunks, todo, texts, spans: dict, old_sentences, by_id, checkpoint, progress):
+def _pooled(chunks, todo, texts, spans: dict, old_sentences, old, by_id, checkpoint, progress):
     """``sentence_vectors="pooled"``: the new chunks' vectors (float32, in ``texts`` order) and every
-    chunk's float16 sentence vectors (a file) with their offsets (as ``_sentence_matrix``), the new chunks'
+    chunk's packed sentence vectors (a file) with their offsets (as ``_sentence_matrix``), the new chunks'
     sentences mean-pooled from their chunk's forward pass (``Embedder.embed_spans``)."""
-    counts = [len(spans[id(c)]) if id(c) in spans else len(old_sentences[id(c)]) for c in chunks]
+    counts = [len(spans[id(c)]) if id(c) in spans else _n(old_sentences[id(c)]) for c in chunks]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     dim = int(checkpoint.dim or getattr(checkpoint.inner, "dim", 0))
     out = _sentence_file(checkpoint.folder, (int(offsets[-1]), dim))
-    first = {}
+    first, reused = {}, []
     for i, c in enumerate(chunks):
         if id(c) in spans:
             first[id(c)] = int(offsets[i])
         else:
-            out[offsets[i] : offsets[i + 1]] = old_sentences[id(c)]
-    release_pages(out)
+            a, b = old_sentences[id(c)]
+            reused.append((int(offsets[i]), a, b - a))
     text_spans, rows = [], []
     for _, new in todo:
         for c in new:
@@ -363,7 +374,7 @@ def _pooled(chunks, todo, texts, spans: dict, old_sentences, by_id, checkpoint, 
             text_spans.append([(pre + s - c.start, pre + e - c.start) for s, e, _ in spans[id(c)]])
             rows.append(first[id(c)])
     vecs = checkpoint.embed_spans(texts, text_spans, out, rows, progress=progress)
-    return vecs, _finish(out), offsets
+    return vecs, _finish(out, reused, old), offsets
 
 
 def _old_vectors(old: store.IndexData) -> np.ndarray:
@@ -393,7 +404,8 @@ def ensure_bundled_index(config: Config, embedder=None) -> store.IndexData:
     try:
         data = store.load(path)
         fresh = data.manifest.get("content_hash") == store.sources_hash([doc]) and all(
-            data.manifest.get(k) == v for k, v in index_settings(config).items())
+            data.manifest.get(k) == v for k, v in index_settings(config).items()) and \
+            data.manifest.get("schema_version") == store.SCHEMA_VERSION  # an older format: rebuilt smaller
         if fresh:
             return data
     except RagError:
