@@ -14,6 +14,7 @@ from rag.types import Mode
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+STORAGE = ("exact", "compact")  # Config.storage: how an index keeps its vectors on disk
 
 
 def default_index_dir() -> Path:
@@ -51,6 +52,13 @@ class Config:
     # less model time, but recall@1 -0.013 gold, -0.057 gold2, -0.022 SQuAD A: opt-in, see
     # eval/reports/sentence_pooled.md). Measured in BENCHMARKS.md, "Scale".
     sentence_vectors: str = "stored"
+    # How an index keeps its vectors on disk. "exact": sentence vectors float16, chunk vectors float32;
+    # "compact": sentence vectors 6 bits a component with a scale per row (rag.store.quant), chunk
+    # vectors FAISS 8-bit scalar-quantized: 2.7-2.9 KB a paragraph beyond the text instead of 6.5 at
+    # 1k-100k paragraphs (BENCHMARKS.md, "Scale"), retrieval and SQuAD part A within 0.003, but a
+    # boundary answer or two moves on the small gold sets (gold key-fact recall 0.923 -> 0.897, gold2
+    # token F1 -0.015; eval/reports/compact_storage.md): opt-in.
+    storage: str = "exact"
     vector_store: str = "faiss"  # where an index keeps its chunk vectors: a name in rag.store.vectorstore.VECTOR_STORES
     milvus_uri: str | None = None  # --vector-store milvus: a milvus-lite file path, or http://host:19530
     feedback_path: Path | None = None
@@ -70,6 +78,8 @@ class Config:
         )
 
         VECTOR_STORES.check(self.vector_store)
+        if self.storage not in STORAGE:
+            raise ValueError(f"storage must be {' or '.join(map(repr, STORAGE))}. Currently, storage is {self.storage!r}")
         if self.sentence_vectors not in ("stored", "pooled", "query"):
             raise ValueError(f"sentence_vectors must be 'stored', 'pooled' or 'query'. "
                              f"Currently, sentence_vectors is {self.sentence_vectors!r}")

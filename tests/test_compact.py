@@ -1,6 +1,7 @@
-"""Schema 5's compact storage (issue 13): 6-bit sentence vectors with a scale per row
-(rag.store.quant) and 8-bit scalar-quantized FAISS chunk vectors over a fixed range
-(rag.store.vectors); schema 4 indexes (float16 sentences, float32 FAISS) still load, search and grow."""
+"""Schema 5's compact storage (issue 13, ``Config.storage="compact"``): 6-bit sentence vectors with a
+scale per row (rag.store.quant) and 8-bit scalar-quantized FAISS chunk vectors over a fixed range
+(rag.store.vectors); the default "exact" storage (float16 sentences, float32 FAISS, as schema 4), and
+schema 4 indexes still load, search and grow."""
 
 from __future__ import annotations
 
@@ -99,7 +100,8 @@ def sources(tmp_path):
 
 @pytest.fixture
 def cfg(fake_config):
-    return fake_config.replace(max_tokens=20, min_tokens=0)  # several chunks a file; sentences "stored"
+    # several chunks a file; sentences "stored"; compact storage
+    return fake_config.replace(max_tokens=20, min_tokens=0, storage="compact")
 
 
 def _sentence_texts(data, row):
@@ -237,3 +239,64 @@ def test_bundled_index_of_an_older_schema_is_rebuilt(tmp_path, monkeypatch, fake
     again = ensure_bundled_index(Config(model="fake"), fake_embedder)
     assert again.manifest["schema_version"] == store.SCHEMA_VERSION
     assert again.manifest["generation"] != first.manifest["generation"]
+
+
+def test_default_storage_is_exact_float16_and_float32(sources, tmp_path, fake_embedder, cfg):
+    import faiss
+
+    exact = cfg.replace(storage="exact")
+    assert exact == cfg.replace(storage=type(cfg).storage)  # "exact" is the default
+    out = tmp_path / "idx"
+    build_index([sources], out, exact, embedder=fake_embedder)
+    data = store.load(out)
+    m = data.manifest
+    assert m["storage"] == "exact" and m["sentence_format"] == quant.FLOAT16
+    assert m["vector_store"]["codec"] == "float32" and isinstance(open_store(data).index, faiss.IndexFlatIP)
+    assert data.sentence_vectors.dtype == np.float16 and isinstance(data.sentence_vectors, np.memmap)
+    row0 = fake_embedder.embed_batch(_sentence_texts(data, 0))
+    np.testing.assert_array_equal(np.asarray(data.sentence_vectors[: len(row0)]), row0.astype(np.float16))
+    raw = np.array(data.sentence_vectors)
+    (tmp_path / "bees.txt").write_text(BEES, encoding="utf-8")
+    rep = add_documents([tmp_path / "bees.txt"], out, exact, embedder=fake_embedder)
+    assert rep.reused == len(data.chunks)
+    grown = store.load(out)
+    np.testing.assert_array_equal(np.asarray(grown.sentence_vectors[: len(raw)]), raw)  # kept exactly
+
+
+def test_storage_can_change_on_an_add_either_way(sources, tmp_path, fake_embedder, cfg):
+    out = tmp_path / "idx"
+    build_index([sources], out, cfg.replace(storage="exact"), embedder=fake_embedder)
+    f16 = np.asarray(store.load(out).sentence_vectors, dtype=np.float32)
+    (tmp_path / "bees.txt").write_text(BEES, encoding="utf-8")
+    rep = add_documents([tmp_path / "bees.txt"], out, cfg, embedder=fake_embedder)  # to compact
+    assert rep.reused > 0
+    packed = store.load(out)
+    assert packed.manifest["storage"] == "compact" and isinstance(packed.sentence_vectors, quant.PackedSentences)
+    np.testing.assert_array_equal(np.asarray(packed.sentence_vectors.raw[: len(f16)]), quant.quantize(f16))
+    (tmp_path / "more.txt").write_text("Wasps build paper nests.", encoding="utf-8")
+    add_documents([tmp_path / "more.txt"], out, cfg.replace(storage="exact"), embedder=fake_embedder)  # and back
+    back = store.load(out)  # the packed rows, dequantized
+    assert back.manifest["storage"] == "exact" and back.sentence_vectors.dtype == np.float16
+    np.testing.assert_allclose(np.asarray(back.sentence_vectors[: len(f16)], dtype=np.float32),
+                               np.asarray(packed.sentence_vectors[: len(f16)]), atol=1e-3)
+
+
+def test_cli_storage_flag_is_recorded_and_kept(sources, tmp_path, fake_models, capsys):
+    from rag.cli import main
+
+    out = tmp_path / "idx"
+    assert main(["index", str(sources), "--out", str(out), "--model", "fake", "--storage", "compact"]) == 0
+    assert store.read_manifest(out)["storage"] == "compact"
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "bees.txt").write_text(BEES, encoding="utf-8")
+    assert main(["index", str(tmp_path / "more"), "--out", str(out)]) == 0  # no flags: the index's choices
+    m = store.read_manifest(out)
+    assert m["storage"] == "compact" and m["sentence_format"] == quant.FORMAT
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:  # argparse: exit 2 naming the valid choices
+        main(["index", str(sources), "--out", str(tmp_path / "x"), "--storage", "tiny"])
+    assert exc.value.code == 2 and "'exact', 'compact'" in capsys.readouterr().err
+    from rag.config import Config
+
+    with pytest.raises(ValueError, match="storage must be 'exact' or 'compact'"):
+        Config(storage="tiny")

@@ -90,11 +90,10 @@ def test_manifest_fields(built):
     assert m["counts"] == {"documents": 2, "paragraphs": 6, "chunks": 2}
     assert len(m["content_hash"]) == 64
     # since schema 4: no vectors-*.npy copy of what the FAISS file holds, one SQLite text store instead
-    # of chunks-*.jsonl + documents-*.json (each text stored once), sentence vectors in .npy; schema 5:
-    # 6-bit sentence vectors, 8-bit FAISS codes
+    # of chunks-*.jsonl + documents-*.json (each text stored once), float16 sentence vectors in .npy
     assert set(m["files"]) == {"text", "faiss", "lexical", "sentences", "sentence_offsets"}
-    assert m["vector_store"] == {"name": "faiss", "kind": "flat", "codec": "sq8"}
-    assert m["sentence_format"] == "int6-row-scale"
+    assert m["vector_store"] == {"name": "faiss", "kind": "flat", "codec": "float32"}
+    assert m["storage"] == "exact" and m["sentence_format"] == "float16"  # schema 5's default (compact: opt-in)
 
 
 def test_manifest_files_exist_with_recorded_sizes(built):
@@ -123,8 +122,7 @@ def test_vectors_are_normalized(built):
 
     data = store.load(built[0])
     vecs = open_store(data).get(np.arange(len(data.chunks)))
-    # 8-bit codes over [-1, 1] (schema 5): each component within 1/255 of the normalised vector's
-    assert vecs.shape == (2, 64) and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=0.01)
+    assert vecs.shape == (2, 64) and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
 
 
 def test_load_and_search(built, fake_embedder):

@@ -14,7 +14,7 @@ BOLD, DIM, YELLOW, RESET = "\033[1m", "\033[2m", "\033[33m", "\033[0m"
 # Flags whose value, when given, overrides the config field of the same name (``--index`` -> index_dir).
 CONFIG_FLAGS = ("index", "k", "mode", "generator", "model", "timeout", "n_threads", "openai_base_url",
                 "openai_model", "openai_api_key", "backend", "reranker", "model_path", "vector_store", "milvus_uri",
-                "sentence_vectors")
+                "sentence_vectors", "storage")
 
 
 def color() -> bool:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from rag.cli.common import config_from_args
+from rag.config import STORAGE
 
 
 def add_parser(sub) -> None:
@@ -29,9 +30,13 @@ def add_parser(sub) -> None:
     s.add_argument("--vector-store", choices=VECTOR_STORES.names(),
                    help="where the chunk vectors live (default faiss; env RAGQA_VECTOR_STORE); "
                         "search/ask/chat read it from the index")
+    s.add_argument("--storage", choices=STORAGE,
+                   help="exact (default): float16 sentence vectors, float32 chunk vectors; compact: 6-bit "
+                        "sentence and 8-bit chunk vectors, ~2.9 KB a paragraph instead of ~6.5, a boundary "
+                        "answer may change (env RAGQA_STORAGE; later runs keep the index's choice)")
     s.add_argument("--sentence-vectors", choices=("stored", "pooled", "query"),
-                   help="stored (default): embed each sentence at build time, 6-bit on disk; pooled: pool "
-                        "them from their chunk's own embedding pass (no extra inference), 6-bit on disk; "
+                   help="stored (default): embed each sentence at build time; pooled: pool "
+                        "them from their chunk's own embedding pass (no extra inference); "
                         "query: embed them when a search needs them (faster build, smaller index, slower "
                         "searches)")
     s.add_argument("--milvus-uri", metavar="URI",

@@ -42,9 +42,10 @@ HASH_MAX_BYTES = 64 * 2**20
 SCHEMA_VERSION = 5  # 2: sentence vectors (sentences-*.npz); 3: Snowball tokenizer, BM25 in the generation;
 # 4: chunks and documents in one SQLite text store, sentence vectors float16 and memory-mapped (or none:
 # embedded at query time), no vectors-*.npy copy (the vector store holds them), a "vector_store" record;
-# 5 (issue 13, disk): sentence vectors 6 bits a component with a scale per row (rag.store.quant,
-# "sentence_format" in the manifest), FAISS chunk vectors 8-bit scalar-quantized (rag.store.vectors);
-# schema 4 indexes (float16 sentences, float32 FAISS) still load, search and take adds/removes.
+# 5 (issue 13, disk): "storage" and "sentence_format" in the manifest; with storage "compact" sentence
+# vectors 6 bits a component with a scale per row (rag.store.quant) and FAISS chunk vectors 8-bit
+# scalar-quantized (rag.store.vectors); "exact" (the default) keeps schema 4's float16 and float32.
+# Schema 4 indexes still load, search and take adds/removes.
 MIN_SCHEMA_VERSION = 3  # oldest schema this version reads (3's extra files are simply used)
 MANIFEST = "manifest.json"
 FORMAT = "ragqa-index"  # in every manifest: the folder is ragqa's (with rag.store.ownership.MARKER)
@@ -151,7 +152,7 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
             fmt = manifest.get("sentence_format")
             if fmt == quant.FORMAT:
                 sentence_vectors = quant.PackedSentences(sentence_vectors, int(manifest["dim"]))
-            elif fmt is not None or sentence_vectors.dtype != np.float16:
+            elif fmt not in (None, quant.FLOAT16) or sentence_vectors.dtype != np.float16:
                 raise ValueError(f"sentence vectors in format {fmt!r} ({sentence_vectors.dtype})")
             sentence_offsets = np.load(path / files["sentence_offsets"]["name"], mmap_mode="r", allow_pickle=False)
         elif "sentences" in files:  # schema 3
@@ -221,13 +222,15 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
          lexical_writer) -> dict:
     """Write a new generation of the index, then commit it by replacing the manifest.
 
-    ``sentence_vectors``: float vectors (quantized here), or the path of an ``.npy`` of packed rows
-    (``rag.store.quant``) inside ``path`` (renamed into place). ``faiss_writer(filename)`` writes the
+    ``sentence_vectors``: float vectors (quantized here when ``manifest["storage"]`` is "compact"),
+    or the path of an ``.npy`` the build wrote inside ``path`` (float16, or packed rows of
+    ``rag.store.quant`` when compact; renamed into place). ``faiss_writer(filename)`` writes the
     FAISS index built from ``vectors``; ``lexical_writer(dirname)`` writes the BM25 index of ``chunks``.
     Every file gets the same generation id and goes into the manifest. Call inside ``write_lock``.
     Returns the committed manifest (``manifest`` is not changed).
     """
     path = Path(path)
+    compact = manifest.get("storage") == "compact"  # Config.storage: packed sentence rows
     gen = uuid.uuid4().hex[:8]
     names = {"vectors": f"vectors-{gen}.npy", "text": f"text-{gen}.sqlite", "faiss": f"faiss-{gen}.index",
              "sentences": f"sentences-{gen}.npy", "sentence_offsets": f"sentence-offsets-{gen}.npy",
@@ -248,8 +251,9 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     if isinstance(sentence_vectors, (str, Path)):  # packed rows the build wrote into the folder
         os.replace(sentence_vectors, path / names["sentences"])
         np.save(path / names["sentence_offsets"], np.asarray(sentence_offsets, dtype=np.int64))
-    elif sentence_vectors is not None:  # packed 6-bit rows, memory-mapped at load (schema 4: float16)
-        np.save(path / names["sentences"], quant.quantize(sentence_vectors))
+    elif sentence_vectors is not None:  # float16 or packed 6-bit rows (compact), memory-mapped at load
+        np.save(path / names["sentences"], quant.quantize(sentence_vectors) if compact else
+                np.ascontiguousarray(sentence_vectors, dtype=np.float16))
         np.save(path / names["sentence_offsets"], np.asarray(sentence_offsets, dtype=np.int64))
     if faiss_writer is not None:
         faiss_writer(str(path / names["faiss"]))
@@ -268,7 +272,7 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     manifest = dict(manifest, format=FORMAT, schema_version=SCHEMA_VERSION, generation=gen, files=files,
                     previous_files=previous)
     if "sentences" in names:
-        manifest["sentence_format"] = quant.FORMAT
+        manifest["sentence_format"] = quant.FORMAT if compact else quant.FLOAT16
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())

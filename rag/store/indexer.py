@@ -75,6 +75,8 @@ def settings_config(manifest: dict, config: Config | None = None) -> Config:
                                 milvus_uri=config.milvus_uri or (None if uri == DEFAULT_LITE_FILE else uri))
     if config.sentence_vectors == Config.sentence_vectors and manifest.get("sentence_vectors"):
         config = config.replace(sentence_vectors=manifest["sentence_vectors"])
+    if config.storage == Config.storage and manifest.get("storage"):
+        config = config.replace(storage=manifest["storage"])
     return config
 
 
@@ -249,7 +251,7 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
         tick = (lambda n: progress(n, total)) if progress else None
         if pooled:  # sentence vectors pooled from each chunk's own pass, straight into place
             new_vecs, sentences, offsets = _pooled(all_chunks, todo, texts, spans, old_sentences, old, by_id,
-                                                   checkpoint, tick)
+                                                   checkpoint, tick, config.storage)
         else:
             new_vecs = checkpoint.embed_many(texts, progress=tick)
     for slot, at, n in plan:
@@ -265,7 +267,8 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
     del parts, new_vecs, texts  # peak memory: the chunk texts and vectors are not needed twice
     if stored and sentences is None:  # straight into one preallocated float16 array, in chunk order
         sentences, offsets = _sentence_matrix(all_chunks, spans, old_sentences, old, by_id, dim, checkpoint,
-                                              build_dir, (lambda n: progress(n_texts + n, total)) if progress else None)
+                                              build_dir, (lambda n: progress(n_texts + n, total)) if progress else None,
+                                              config.storage)
     del spans
     removed = sorted(set(old_docs) - set(by_id))
     vector_store = store_class(config.vector_store)
@@ -283,6 +286,7 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
         "normalized": True,
         "metric": "inner_product",
         "faiss_kind": vectors.choose_kind(n_vectors),
+        "storage": config.storage,
         "vector_store": record,
         "previous_vector_store": _current_record(out),
         "content_hash": store.sources_hash(docs),
@@ -303,11 +307,12 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
                        manifest, tuple(unchanged))
 
 
-def _sentence_matrix(chunks, spans: dict, old_sentences, old, by_id, dim, checkpoint, folder: Path, progress):
-    """Sentence vectors of every chunk in row order, as the path of an ``.npy`` of packed rows
-    (``rag.store.quant``) in ``folder``, and the offsets: chunk i's are rows offsets[i]:offsets[i+1].
-    New chunks' sentences are embedded straight into place in a float16 file, which is then packed;
-    reused chunks' rows are copied from the previous index as stored (``_finish``)."""
+def _sentence_matrix(chunks, spans: dict, old_sentences, old, by_id, dim, checkpoint, folder: Path, progress,
+                     storage: str = "exact"):
+    """Sentence vectors of every chunk in row order, as the path of an ``.npy`` in ``folder`` (float16,
+    or with ``storage="compact"`` packed rows, ``rag.store.quant``), and the offsets: chunk i's are rows
+    offsets[i]:offsets[i+1]. New chunks' sentences are embedded straight into place in a float16 file;
+    reused chunks' rows are copied from the previous index (``_finish``)."""
     counts = [len(spans[id(c)]) if id(c) in spans else _n(old_sentences[id(c)]) for c in chunks]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     out = _sentence_file(folder, (int(offsets[-1]), dim))
@@ -321,7 +326,7 @@ def _sentence_matrix(chunks, spans: dict, old_sentences, old, by_id, dim, checkp
             reused.append((int(offsets[i]), a, b - a))
     if texts:
         checkpoint.embed_many(texts, progress=progress, out=out, rows=rows)
-    return _finish(out, reused, old), offsets
+    return _finish(out, reused, old, storage), offsets
 
 
 def _n(rows: tuple[int, int]) -> int:
@@ -339,22 +344,28 @@ def _sentence_file(folder: Path, shape: tuple[int, int]) -> np.ndarray:
     return np.lib.format.open_memmap(folder / "sentences.npy", mode="w+", dtype=np.float16, shape=shape)
 
 
-def _finish(out: np.ndarray, reused=(), old=None) -> Path:
-    """Flush and unmap a ``_sentence_file``, pack it (``rag.store.quant.pack_file``: the float16 file
-    is deleted) and copy the ``reused`` rows ``(row, old row, n)`` of the previous index ``old`` into
-    it; returns the packed file's path."""
+def _finish(out: np.ndarray, reused=(), old=None, storage: str = "exact") -> Path:
+    """Copy the ``reused`` rows ``(row, old row, n)`` of the previous index ``old`` into a
+    ``_sentence_file``, flush and unmap it (its pages leave this process's memory), and return its
+    path; ``storage="compact"`` packs it first (``rag.store.quant.pack_file``: the float16 file is
+    deleted, reused packed rows are copied byte for byte)."""
     from rag.store import quant
 
-    out.flush()
-    name = Path(out.filename)
-    del out
     source = old.sentence_vectors if old is not None else None
-    return quant.pack_file(name, name.with_name("sentences-packed.npy"), reused, source)
+    name = Path(out.filename)
+    if storage == "compact":
+        out.flush()
+        del out
+        return quant.pack_file(name, name.with_name("sentences-packed.npy"), reused, source)
+    quant.copy_rows(out, reused, source)  # float16 rows (a compact source is dequantized)
+    out.flush()
+    del out
+    return name
 
 
-def _pooled(chunks, todo, texts, spans: dict, old_sentences, old, by_id, checkpoint, progress):
+def _pooled(chunks, todo, texts, spans: dict, old_sentences, old, by_id, checkpoint, progress, storage="exact"):
     """``sentence_vectors="pooled"``: the new chunks' vectors (float32, in ``texts`` order) and every
-    chunk's packed sentence vectors (a file) with their offsets (as ``_sentence_matrix``), the new chunks'
+    chunk's sentence vectors (a file) with their offsets (as ``_sentence_matrix``), the new chunks'
     sentences mean-pooled from their chunk's forward pass (``Embedder.embed_spans``)."""
     counts = [len(spans[id(c)]) if id(c) in spans else _n(old_sentences[id(c)]) for c in chunks]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -374,7 +385,7 @@ def _pooled(chunks, todo, texts, spans: dict, old_sentences, old, by_id, checkpo
             text_spans.append([(pre + s - c.start, pre + e - c.start) for s, e, _ in spans[id(c)]])
             rows.append(first[id(c)])
     vecs = checkpoint.embed_spans(texts, text_spans, out, rows, progress=progress)
-    return vecs, _finish(out, reused, old), offsets
+    return vecs, _finish(out, reused, old, storage), offsets
 
 
 def _old_vectors(old: store.IndexData) -> np.ndarray:
@@ -405,7 +416,8 @@ def ensure_bundled_index(config: Config, embedder=None) -> store.IndexData:
         data = store.load(path)
         fresh = data.manifest.get("content_hash") == store.sources_hash([doc]) and all(
             data.manifest.get(k) == v for k, v in index_settings(config).items()) and \
-            data.manifest.get("schema_version") == store.SCHEMA_VERSION  # an older format: rebuilt smaller
+            data.manifest.get("schema_version") == store.SCHEMA_VERSION and \
+            data.manifest.get("storage") == config.storage  # another format: rebuilt in this one
         if fresh:
             return data
     except RagError:

@@ -1,4 +1,6 @@
-"""Compact vectors on disk (schema 5, issue 13: disk per paragraph beyond the text <= 3 KB).
+"""Compact vectors on disk (``Config.storage="compact"``, schema 5; issue 13: disk per paragraph
+beyond the text <= 3 KB). Opt-in: the default ``"exact"`` keeps float16 sentence vectors and float32
+chunk vectors, because no stored format under float16 keeps every gold metric within 0.01 (below).
 
 Sentence vectors are stored 6 bits a component, four components in three bytes, each row followed
 by its float32 scale: row i is ``codes(3 * dim / 4 bytes) | scale(4 bytes)`` in one ``uint8``
@@ -31,7 +33,8 @@ import numpy as np
 BITS = 6
 MAX_CODE = 2 ** (BITS - 1) - 1  # codes -31..31, stored + 31 (0..62)
 SCALE_BYTES = 4  # float32 per row
-FORMAT = "int6-row-scale"  # the manifest's "sentence_format" of schema 5 indexes
+FORMAT = "int6-row-scale"  # the manifest's "sentence_format" of compact schema 5 indexes
+FLOAT16 = "float16"  # ... of exact ones (schema 4 wrote no format: float16 too)
 BLOCK_ROWS = 4_096  # rows quantized at a time when packing the build's file (~6 MB of float32 each step)
 
 
@@ -155,6 +158,22 @@ def pack_file(src: Path, dst: Path, reused=(), source=None) -> Path:
     del out, f
     Path(src).unlink()
     return Path(dst)
+
+
+def copy_rows(out: np.ndarray, reused=(), source=None) -> None:
+    """Copy rows ``reused`` ``(dst_row, src_row, n)`` of the previous index's ``source`` (float16, or
+    ``PackedSentences`` dequantized) into the float array ``out``, in blocks of ``BLOCK_ROWS``
+    (``storage="exact"`` builds)."""
+    from rag.store.checkpoint import release_pages
+
+    for d, a, k in _runs(reused):
+        for s in range(0, k, BLOCK_ROWS):
+            m = min(BLOCK_ROWS, k - s)
+            out[d + s : d + s + m] = np.asarray(source[a + s : a + s + m], dtype=np.float32)
+            if s // BLOCK_ROWS % 16 == 15:
+                release_pages(out)
+                release_pages(getattr(source, "raw", source))
+    release_pages(out)
 
 
 def _runs(ranges):

@@ -1,6 +1,6 @@
-"""FAISS vector index: exact inner product for small collections, HNSW for large ones; since schema 5
-the vectors are stored 8 bits a component (FAISS scalar quantizer), 384 bytes a 384-d vector instead
-of 1,536."""
+"""FAISS vector index: exact inner product for small collections, HNSW for large ones; with
+``Config.storage="compact"`` (schema 5) the vectors are stored 8 bits a component (FAISS scalar
+quantizer), 384 bytes a 384-d vector instead of 1,536."""
 
 from __future__ import annotations
 
@@ -52,9 +52,9 @@ def _fixed_range(sq_index) -> None:
     sq_index.is_trained = True
 
 
-def build(vectors: np.ndarray, kind: str | None = None, codec: str = "sq8"):
+def build(vectors: np.ndarray, kind: str | None = None, codec: str = "float32"):
     """A FAISS index over L2-normalised ``vectors`` (inner product = cosine). ``codec``: "sq8"
-    (schema 5: 8-bit scalar quantizer over ``SQ_RANGE``) or "float32" (schema 4 and before)."""
+    (``storage="compact"``: 8-bit scalar quantizer over ``SQ_RANGE``) or "float32"."""
     faiss = _faiss()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
@@ -124,8 +124,9 @@ class FaissStore:
 
     @staticmethod
     def write(matrix: np.ndarray, out, config=None):
-        index = build(matrix)
-        return ({"name": "faiss", "kind": choose_kind(len(matrix)), "codec": "sq8"},
+        codec = "sq8" if config is not None and config.storage == "compact" else "float32"
+        index = build(matrix, codec=codec)
+        return ({"name": "faiss", "kind": choose_kind(len(matrix)), "codec": codec},
                 (lambda filename: write(index, filename)))
 
     @classmethod
