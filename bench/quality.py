@@ -3,6 +3,7 @@ and for this checkout with each vector store, every index built fresh with the r
 
     python bench/quality.py --base /tmp/base          # -> bench/quality_results.json
     python bench/quality.py --base /tmp/base --main /tmp/mainref --only main/faiss   # main without this branch
+    python bench/quality.py --base /tmp/base --only new/faiss new/faiss+compact new/milvus   # --storage compact too
 
 Runs, for each code/store: ``ragqa eval --corpus <article> --gold eval/gold.jsonl``,
 ``ragqa eval --corpus eval/corpus2 --gold eval/gold2.jsonl`` and
@@ -31,10 +32,15 @@ GOLD_KEYS = ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10
 
 
 def run(code: Path, store: str) -> dict:
+    store, _, storage = store.partition("+")  # "faiss+compact": RAGQA_STORAGE=compact (Config.storage)
     env = dict(os.environ, PYTHONPATH=str(code), HF_HUB_OFFLINE="1", RAGQA_VECTOR_STORE=store,
                GRADIO_ANALYTICS_ENABLED="False")
     if store == "faiss":
         env.pop("RAGQA_VECTOR_STORE")  # the starting commit has no such setting
+    env.pop("RAGQA_STORAGE", None)
+    if storage:
+        env["RAGQA_STORAGE"] = storage
+        store = f"{store} RAGQA_STORAGE={storage}"
     res = {}
     for name, corpus, gold in (("gold", ARTICLE, REPO / "eval/gold.jsonl"),
                                ("gold2", REPO / "eval/corpus2", REPO / "eval/gold2.jsonl")):
@@ -72,10 +78,13 @@ def main(argv=None) -> None:
         code = {"base": a.base, "main": a.main}.get(label, REPO)
         t = time.perf_counter()
         load0 = os.getloadavg()[0]
-        data[key] = run(code, store) | {"seconds": time.perf_counter() - t, "date": time.strftime("%Y-%m-%d %H:%M"),
-                                        "load": [round(load0, 2), round(os.getloadavg()[0], 2)]}
+        commit = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip()
+        name = f"{key} ({commit})"
+        data[name] = run(code, store) | {"seconds": time.perf_counter() - t, "date": time.strftime("%Y-%m-%d %H:%M"),
+                                         "load": [round(load0, 2), round(os.getloadavg()[0], 2)]}
         OUT.write_text(json.dumps(data, indent=1, sort_keys=True))
-        print(key, json.dumps(data[key]), flush=True)
+        print(name, json.dumps(data[name]), flush=True)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,7 @@ def run_one(code: Path, label: str, n: int, embedder: str, work: Path, rebuild: 
                            "runs": asks, "median_s": statistics.median(r["wall_s"] for r in runs),
                            "max_s": max(r["wall_s"] for r in runs),
                            "median_rss_mb": statistics.median(r["maxrss_mb"] for r in runs),
+                           "median_anon_mb": statistics.median(r.get("anon_peak_mb", 0) for r in runs),
                            "median_cpu_s": statistics.median(r["user_s"] + r["sys_s"] for r in runs),
                            "load": [runs[0]["load"][0], runs[-1]["load"][1]]}
     if searches:

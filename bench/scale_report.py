@@ -24,7 +24,7 @@ def scale_table(runs: dict, embedder: str) -> str:
                   key=lambda e: (e["paragraphs"], e["code"] != "base", e.get("variant", "")))
     base = {e["paragraphs"]: e for e in rows if e["code"] == "base"}
     out = ["| paragraphs | code | chunks | build s (ratio) | build CPU s (ratio) | build peak RSS MB | disk/paragraph beyond text | "
-           "cold ask median s (ratio) | cold ask CPU s | cold ask RSS MB | warm search p50 / p95 ms | load avg (build; ask; search) |",
+           "cold ask median s (ratio) | cold ask CPU s | cold ask peak RSS MB (own memory) | warm search p50 / p95 ms | load avg (build; ask; search) |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in rows:
         b = base.get(e["paragraphs"])
@@ -35,11 +35,12 @@ def scale_table(runs: dict, embedder: str) -> str:
         ask = e.get("cold_ask", {})
         ask_ratio = f" ({b['cold_ask']['median_s'] / ask['median_s']:.2f}×)" \
             if b and e is not b and ask and b.get("cold_ask") else ""
+        anon = f" ({ask['median_anon_mb']:.0f})" if ask.get("median_anon_mb") else ""
         ws = e.get("warm_search", {})
         loads = "; ".join(f"{x[0]}–{x[1]}" for x in (e["build"]["load"], ask.get("load"), ws.get("load")) if x)
         out.append(f"| {e['paragraphs']:,} | {_label(e)} | {e['build']['chunks']:,} | {_f(bs)}{ratio} | {_f(cpu)}{cpu_ratio} | "
                    f"{_f(e['build']['peak_rss_mb'], 0)} | {e['disk_per_paragraph_beyond_text'] / 1024:.2f} KB | "
-                   f"{_f(ask.get('median_s'), 2)}{ask_ratio} | {_f(ask.get('median_cpu_s'), 2)} | {_f(ask.get('median_rss_mb'), 0)} | "
+                   f"{_f(ask.get('median_s'), 2)}{ask_ratio} | {_f(ask.get('median_cpu_s'), 2)} | {_f(ask.get('median_rss_mb'), 0)}{anon} | "
                    f"{_f(ws.get('p50_ms'))} / {_f(ws.get('p95_ms'))} | {loads} |")
     return "\n".join(out)
 
