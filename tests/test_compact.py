@@ -16,13 +16,8 @@ from rag.store import disk as store
 from rag.store import quant
 from rag.store.indexer import add_documents, build_index, remove_documents
 from rag.store.vectorstore import open_store
+from tests.samples import write_sources
 
-CATS = """Cats are small domesticated carnivores that purr when content.
-A cat sleeps for most of the day, often in warm sunny spots.
-Kittens are born blind and open their eyes after about a week."""
-SHIPS = """The harbour hosts container ships from many countries every week.
-A container ship carries thousands of standard steel boxes across the ocean.
-Tugboats guide the largest ships into their berths at the harbour."""
 BEES = "Bees make honey in their hives. A queen bee lays the eggs. Worker bees gather nectar from flowers."
 
 
@@ -91,11 +86,7 @@ def test_pack_file_packs_in_blocks_and_copies_reused_rows_as_stored(tmp_path, mo
 
 @pytest.fixture
 def sources(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "cats.txt").write_text(CATS, encoding="utf-8")
-    (src / "ships.txt").write_text(SHIPS, encoding="utf-8")
-    return src
+    return write_sources(tmp_path / "src")
 
 
 @pytest.fixture

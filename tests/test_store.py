@@ -28,29 +28,14 @@ from rag.errors import (
 from rag.retrieve.retriever import Retriever
 from rag.store import disk as store
 from rag.store.indexer import build_index
-
-CATS = """Cats are small domesticated carnivores that purr when content.
-
-A cat sleeps for most of the day, often in warm sunny spots.
-
-Kittens are born blind and open their eyes after about a week."""
-
-SHIPS = """The harbour hosts container ships from many countries every week.
-
-A container ship carries thousands of standard steel boxes across the ocean.
-
-Tugboats guide the largest ships into their berths at the harbour."""
+from tests.samples import CATS, SHIPS, write_sources
 
 QUERY = "ships in the harbour"
 
 
 @pytest.fixture
 def sources(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "cats.txt").write_text(CATS, encoding="utf-8")
-    (src / "ships.txt").write_text(SHIPS, encoding="utf-8")
-    return src
+    return write_sources(tmp_path / "src")
 
 
 @pytest.fixture
