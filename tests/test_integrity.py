@@ -106,3 +106,25 @@ def test_bm25_for_another_number_of_chunks_is_refused(index, fake_embedder, unha
 def test_an_intact_index_still_searches(index, fake_embedder, unhashed):
     hits = _search(index, fake_embedder)
     assert hits[0].doc_id == "n0"
+
+
+def test_bm25_built_from_a_stream_of_ids_scores_as_bm25s_from_tokens(tmp_path):
+    """LexicalIndex.build holds token ids, not texts or token strings (issue 13, build memory): its
+    scores equal bm25s indexing the token lists directly, and the same texts give the same files."""
+    from rag.ingest.terms import tokenize
+    from rag.store.lexical import LexicalIndex, _bm25s
+
+    texts = ["Cats purr when content.", "A cat sleeps most of the day.", "", "Ships carry steel boxes; ships dock.",
+             "The harbour hosts container ships.", "Kittens open their eyes after a week."]
+    built = LexicalIndex.build(t for t in texts)  # a generator, read once
+    ref = _bm25s().BM25()
+    ref.index([tokenize(t) or ["\x00empty"] for t in texts], show_progress=False)
+    for query in ("ships", "cat purr", "harbour ships boxes", "week eyes kittens", "nothing here"):
+        toks = [t for t in tokenize(query) if t in built.vocabulary]
+        want = np.asarray(ref.get_scores(toks), dtype=np.float32) if toks else np.zeros(len(texts), np.float32)
+        np.testing.assert_allclose(built.scores(query), want, rtol=1e-6)
+    assert built.vocabulary == set(ref.vocab_dict)
+    built.save(tmp_path / "a")
+    LexicalIndex.build(texts).save(tmp_path / "b")
+    for f in sorted((tmp_path / "a").iterdir()):
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name

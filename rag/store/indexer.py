@@ -279,7 +279,7 @@ def _write(out: Path, config: Config, docs: list[Document], given: dict, old, em
 
     from rag.store.lexical import LexicalIndex
 
-    lexical = LexicalIndex.build([indexed_text(by_id[c.doc_id], c) for c in all_chunks])
+    lexical = LexicalIndex.build(indexed_text(by_id[c.doc_id], c) for c in all_chunks)  # streamed: no text list
     manifest = {
         **settings,
         "dim": dim,

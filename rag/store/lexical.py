@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +75,17 @@ class LexicalIndex:
         self._vocab = set(bm25.vocab_dict) if getattr(bm25, "vocab_dict", None) else set()
 
     @classmethod
-    def build(cls, texts: list[str]) -> "LexicalIndex":
+    def build(cls, texts: Iterable[str]) -> "LexicalIndex":
+        """The BM25 index of ``texts``, any iterable (a generator is read once): each text is tokenized
+        and dropped, and only its token ids are held until bm25s has scored them, in a compact
+        ``array`` with one id per token; the vocabulary numbers tokens in order of first appearance,
+        so the same texts give the same files."""
+        vocab: dict[str, int] = {}
+        ids = []
+        for text in texts:
+            ids.append(array("i", [vocab.setdefault(t, len(vocab)) for t in tokenize(text) or ["\x00empty"]]))
         bm25 = _bm25s().BM25()  # Lucene BM25, k1=1.5, b=0.75: the well-tested default
-        bm25.index([tokenize(t) or ["\x00empty"] for t in texts], show_progress=False)
+        bm25.index((ids, vocab), show_progress=False)
         return cls(bm25)
 
     def chunks_with(self, token: str) -> np.ndarray:
