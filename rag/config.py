@@ -45,10 +45,9 @@ class Config:
     n_threads: int = 2  # llama.cpp threads for the local generator
     model_path: Path | None = None  # GGUF file for the local generator (None: the bundled SmolLM2-135M)
     max_file_mb: float = 25.0
-    # "stored": sentence vectors embedded at build time, kept 6 bits a component (rag.store.quant) and
-    # memory-mapped; "query":
-    # embedded at query time for the chunks a query re-scores (faster build, smaller index, slower
-    # first search of each chunk); "pooled": mean-pooled from each chunk's own pass, stored (build ~2x
+    # "stored": sentence vectors embedded at build time, kept on disk (as ``storage`` says) and
+    # memory-mapped; "query": embedded at query time for the chunks a query re-scores (faster build,
+    # smaller index, slower first search of each chunk); "pooled": mean-pooled from each chunk's own pass, stored (build ~2x
     # less model time, but recall@1 -0.013 gold, -0.057 gold2, -0.022 SQuAD A: opt-in, see
     # eval/reports/sentence_pooled.md). Measured in BENCHMARKS.md, "Scale".
     sentence_vectors: str = "stored"

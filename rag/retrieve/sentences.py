@@ -5,9 +5,9 @@ Indexes built with ``sentence_vectors="query"`` store no sentence vectors: the s
 few chunks a query needs are embedded at query time, in one batch, and cached by chunk row. That
 builds faster and smaller, but a search meeting new chunks pays for embedding their sentences
 (BENCHMARKS.md, "Scale"), so ``"stored"`` is the default.
-Other indexes carry their vectors (``sentences-*.npy``, memory-mapped: schema 5 6-bit codes with a
-scale per row, dequantized a chunk at a time as read (``rag.store.quant``), schema 4 float16; schema
-3: float32 ``sentences-*.npz``) and those are used.
+Other indexes carry their vectors (``sentences-*.npy``, memory-mapped: float16, or with storage
+"compact" 6-bit codes with a scale per row, dequantized a chunk at a time as read
+(``rag.store.quant``); schema 3: float32 ``sentences-*.npz``) and those are used.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 - ``disk``: the versioned manifest (the atomic commit point), generations, the writer lock, loading
 - ``textstore``: chunk and document text in one SQLite file, rows read on demand
 - ``vectorstore``: ``VECTOR_STORES``, the boundary between an index and where its vectors live
-- ``vectors``: FAISS (exact or HNSW, chosen by size; 8-bit codes, memory-mapped), the default vector store
-- ``quant``: stored sentence vectors, 6 bits a component with a scale per row (schema 5)
+- ``vectors``: FAISS (exact or HNSW, chosen by size; memory-mapped; 8-bit codes with ``storage="compact"``), the default vector store
+- ``quant``: stored sentence vectors, 6 bits a component with a scale per row (``storage="compact"``)
 - ``milvus``: Milvus through pymilvus (milvus-lite for a file URI, a server for http://)
 - ``lexical``: the BM25 index (bm25s)
 - ``checkpoint``: embeddings kept in slices while building, so an interrupted build resumes

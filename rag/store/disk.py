@@ -60,8 +60,8 @@ class IndexData:
     chunks: Sequence[Chunk]  # schema 4: textstore.ChunkTable, rows read on demand
     documents: Mapping[str, Document]  # schema 4: textstore.DocumentTable
     vectors: np.ndarray | None  # schema 3 only: a copy of the chunk vectors (now read from the vector store)
-    # one row per sentence of every chunk (None: embedded at query time); schema 5: a
-    # rag.store.quant.PackedSentences (rows dequantized as read), schema 4: a float16 memmap
+    # one row per sentence of every chunk (None: embedded at query time): a float16 memmap, or with
+    # storage "compact" a rag.store.quant.PackedSentences (rows dequantized as read)
     sentence_vectors: np.ndarray | None = None
     sentence_offsets: np.ndarray | None = None  # chunk i's sentences are rows offsets[i]:offsets[i+1]
 
@@ -147,7 +147,7 @@ def load(path: Path, verify_hashes: bool = True) -> IndexData:
                          for d in json.loads((path / files["documents"]["name"]).read_text("utf-8"))}
         vectors = np.load(path / files["vectors"]["name"], allow_pickle=False) if "vectors" in files else None
         sentence_vectors = sentence_offsets = None
-        if "sentence_offsets" in files:  # memory-mapped; schema 5: packed 6-bit rows, schema 4: float16
+        if "sentence_offsets" in files:  # memory-mapped: float16, or packed 6-bit rows (compact)
             sentence_vectors = np.load(path / files["sentences"]["name"], mmap_mode="r", allow_pickle=False)
             fmt = manifest.get("sentence_format")
             if fmt == quant.FORMAT:
@@ -248,7 +248,7 @@ def save(path: Path, manifest: dict, chunks: list[Chunk], documents: list[Docume
     from rag.store import textstore
 
     textstore.write(path / names["text"], documents, chunks)  # each document's text once; chunks are spans
-    if isinstance(sentence_vectors, (str, Path)):  # packed rows the build wrote into the folder
+    if isinstance(sentence_vectors, (str, Path)):  # the .npy the build wrote into the folder
         os.replace(sentence_vectors, path / names["sentences"])
         np.save(path / names["sentence_offsets"], np.asarray(sentence_offsets, dtype=np.int64))
     elif sentence_vectors is not None:  # float16 or packed 6-bit rows (compact), memory-mapped at load
