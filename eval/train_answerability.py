@@ -262,6 +262,13 @@ def _report(out: Path, summary, scores, answerable, corpus, train_q, threshold, 
     rows = ["| set | questions | ROC AUC | abstained (unanswerable) | false abstention | abstained at false abstention 0.10 | "
             "top sentence holds answer |", "|---|---:|---:|---:|---:|---:|---:|"]
     f = lambda v: "n/a" if v is None else f"{v:.3f}"
+    # What another --abstain-threshold trades: abstained / false abstention per set at each threshold.
+    sets = {"SQuAD held-out": held & (corpus == "squad"), "SQuAD training (out-of-fold)": train_q & (corpus == "squad"),
+            "gold (out-of-fold)": train_q & (corpus == "gold"), "gold2 (out-of-fold)": train_q & (corpus == "gold2")}
+    trade = ["| threshold | " + " | ".join(sets) + " |", "|---:|" + "---:|" * len(sets)]
+    for t in sorted({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, round(threshold, 4)}):
+        cells = ["{1:.2f} / {0:.2f}".format(*_rates(scores[m], answerable[m], t)) for m in sets.values()]
+        trade.append(f"| {t:.4g}{' (shipped)' if t == round(threshold, 4) else ''} | " + " | ".join(cells) + " |")
     floor = summary.pop("cosine floor")
     for name, s in summary.items():
         rows.append(f"| {name} | {s['questions']} | {f(s['auc'])} | {f(s['abstain'])} | {f(s['false_abstention'])} | "
@@ -289,6 +296,13 @@ shipped model. "top sentence holds answer": answerable questions whose best-scor
 the gold answer (SQuAD) or an evidence quote (gold sets).
 
 ![precision-recall](pr_curve.png)
+
+## Other operating points
+
+Unanswerable questions abstained / answerable questions abstained on ("false abstention"), if the
+assistant answered from another threshold (`ragqa ask --abstain-threshold P`, `RAGQA_ABSTAIN_THRESHOLD`):
+
+{chr(10).join(trade)}
 """
     (out / "report.md").write_text(text, encoding="utf-8")
 

@@ -61,6 +61,12 @@ class Config:
     vector_store: str = "faiss"  # where an index keeps its chunk vectors: a name in rag.store.vectorstore.VECTOR_STORES
     milvus_uri: str | None = None  # --vector-store milvus: a milvus-lite file path, or http://host:19530
     feedback_path: Path | None = None
+    # P(answerable) below which the assistant says the documents don't say; None: the operating point
+    # stored in the answerability model (rag/data/answerability.json), the highest threshold whose
+    # out-of-fold false abstention is at most 0.10 on SQuAD part A, gold and gold2. Higher abstains
+    # more often, on answerable questions too: eval/reports/answerability/report.md has the
+    # precision-recall curve, and ``ragqa eval`` records each answer's ``answerability`` to draw your own.
+    abstain_threshold: float | None = None
 
     def __post_init__(self):
         from rag.answer.registry import (
@@ -88,6 +94,10 @@ class Config:
         if not (isinstance(self.timeout, (int, float)) and math.isfinite(self.timeout) and self.timeout > 0):
             raise ValueError(f"timeout must be a finite number of seconds greater than 0. "
                              f"Currently, timeout is {self.timeout!r}")
+        t = self.abstain_threshold
+        if t is not None and not (isinstance(t, (int, float)) and not isinstance(t, bool) and 0.0 <= t <= 1.0):
+            raise ValueError(f"abstain_threshold must be a number from 0 to 1 (or None for the model's own). "
+                             f"Currently, abstain_threshold is {t!r}")
         if self.n_threads < 1:
             raise ValueError(f"n_threads must be at least 1. Currently, n_threads is {self.n_threads}")
 

@@ -91,6 +91,11 @@ class Answer:
     # "unknown_name", "answer_type" or "model_unsupported"; None when it answered.
     abstain_reason: str | None = None
     removed_claims: tuple[str, ...] = ()  # claims citation validation removed from the draft
+    # P(the documents answer the question) from the answerability model (rag.answer.answerability),
+    # 0 to 1; the assistant answers from ``Config.abstain_threshold`` (default: the model's operating
+    # point). None when the model did not score the question (questions about the document itself,
+    # names the documents never use).
+    answerability: float | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -183,4 +183,21 @@ def test_question_about_unknown_person_abstains_on_fake_index(fake_retriever):
 def test_abstention_names_its_reason(fake_retriever):
     ans = Assistant(fake_retriever).ask("What did Rex Tillerson say about dogs barking at night?")
     assert ans.abstained and ans.abstain_reason == "unknown_name"
+    assert ans.answerability is None  # the name rule decided; the model never scored it
     assert Assistant(fake_retriever).ask("Why do dogs bark at night?").abstain_reason is None
+
+
+def test_answerability_is_reported_and_the_threshold_is_configurable(fake_retriever):
+    q = "Why do dogs bark at night?"
+    default = Assistant(fake_retriever)
+    ans = default.ask(q)
+    p = ans.answerability
+    assert not ans.abstained and p is not None and default.abstain_threshold <= p < 1.0
+    assert default.abstain_threshold == default.scorer.model.threshold  # the model's operating point
+    strict = Assistant(fake_retriever, config=fake_retriever.config.replace(abstain_threshold=p + 1e-9))
+    out = strict.ask(q)
+    assert out.abstained and out.abstain_reason == "low_support"
+    assert out.answerability == pytest.approx(p) and strict.abstain_threshold == p + 1e-9
+    exact = Assistant(fake_retriever, config=fake_retriever.config.replace(abstain_threshold=p))
+    assert not exact.ask(q).abstained  # answers from the threshold itself
+    assert json.loads(json.dumps(ans.to_dict()))["answerability"] == p

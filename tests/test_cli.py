@@ -150,6 +150,19 @@ def test_ask_prints_each_cited_paragraph_once(fake_models, fake_embedder, tmp_pa
     assert sources.count("[¶1]") == 1 and sources.count("Dogs bark loudly at strangers") == 1
 
 
+def test_ask_abstain_threshold_flag(fake_models, fake_embedder, notes, tmp_path, capsys):
+    build_index([notes], tmp_path / "idx", Config(model="fake"), embedder=fake_embedder)
+    ask = ["ask", "Why do dogs bark at night?", "--index", str(tmp_path / "idx"), "--model", "fake"]
+    assert main(ask + ["--json"]) == 0
+    p = json.loads(capsys.readouterr().out)["answerability"]
+    assert 0.0 < p < 1.0
+    assert main(ask + ["--abstain-threshold", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("The article doesn't say.") and f"answerability {p:.2f} (answers from 1.00)" in out
+    assert main(ask + ["--abstain-threshold", "1.5"]) == 2
+    assert "abstain_threshold must be a number from 0 to 1" in capsys.readouterr().err
+
+
 def test_ask_without_question_exits_2(capsys):
     assert main(["ask"]) == 2
     assert "question is missing" in capsys.readouterr().err

@@ -97,6 +97,9 @@ def test_config_is_frozen():
     ({"backend": "cuda"}, r"backend must be .* Currently, backend is 'cuda'"),
     ({"timeout": 0}, r"timeout must be a finite number of seconds greater than 0"),
     ({"n_threads": 0}, r"n_threads must be at least 1"),
+    ({"abstain_threshold": 1.5}, r"abstain_threshold must be a number from 0 to 1 .* Currently, abstain_threshold is 1\.5"),
+    ({"abstain_threshold": -0.1}, r"Currently, abstain_threshold is -0\.1"),
+    ({"abstain_threshold": "high"}, r"Currently, abstain_threshold is 'high'"),
 ])
 def test_invalid_values_raise_naming_them(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -121,3 +124,10 @@ def test_invalid_override_raises():
 def test_non_numeric_env_k_names_variable():
     with pytest.raises(ValueError, match="RAGQA_K"):
         Config.from_env({"RAGQA_K": "abc"})
+
+
+def test_abstain_threshold_from_env_and_default():
+    assert Config().abstain_threshold is None
+    assert Config.from_env({"RAGQA_ABSTAIN_THRESHOLD": "0.5"}).abstain_threshold == 0.5
+    with pytest.raises(ValueError, match="RAGQA_ABSTAIN_THRESHOLD must be a number"):
+        Config.from_env({"RAGQA_ABSTAIN_THRESHOLD": "high"})

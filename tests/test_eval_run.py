@@ -170,7 +170,7 @@ def test_eval_end_to_end_on_bundled_gold(tmp_path, capsys):
     assert len(results["questions"]) == 51 and results["counts"]["unanswerable"] == 12
     q = results["questions"][0]
     assert {"passages", "metrics"} <= set(q["retrieval"]["hybrid"]) and "text" in q["retrieval"]["hybrid"]["passages"][0]
-    assert {"text", "citations", "metrics", "timings_ms"} <= set(q["answer"]) and q["outcome"]
+    assert {"text", "citations", "metrics", "timings_ms", "answerability"} <= set(q["answer"]) and q["outcome"]
     for name in ("key_fact_recall", "token_f1", "citation_precision", "abstain_accuracy", "latency_total_p95_ms"):
         assert results["aggregates"][name] is not None, name
     report = (tmp_path / "report.md").read_text(encoding="utf-8")

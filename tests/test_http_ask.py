@@ -51,6 +51,7 @@ def test_ask_api_returns_structured_fields(chat):
     assert result["answer"] == "He left [¶2]."
     assert result["notice"] == "openai backend timed out; answered extractively"
     assert result["abstained"] is False and result["generator"] == "openai"
+    assert result["answerability"] is None  # this fake answer was not scored by the model
     assert result["citations"] == [{"doc_id": "d1", "paragraph": 2, "title": "Doc one", "page": None,
                                     "quote": "He left.", "paragraph_text": "Intro. He left. Then more.",
                                     "support": 1.0}]

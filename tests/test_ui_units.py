@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import threading
@@ -216,6 +217,10 @@ def test_why_words_and_reasons():
     assert "Rex &lt;b&gt;is&lt;/b&gt; here." in html and '<a class="rq-suggest" href="#rq-suggest-4">' in html
     assert "answered from ¶2" in html
     assert "never mentions" not in why.reason_text("no_relevant_passage", "x") and why.reason_text(None, "x")
+    # the model's score beside the threshold the assistant answers from; none when it did not score
+    assert "answerability" not in why.why_html(_answer(), _labels(), threshold=0.25)
+    scored = dataclasses.replace(_answer(abstained=True), abstain_reason="low_support", answerability=0.123)
+    assert "answerability 0.12 (answers from 0.25)" in why.why_html(scored, _labels(), threshold=0.25)
 
 
 def test_examples_from_sentence_shapes():

@@ -202,11 +202,12 @@ class Chat:
             suggested = state.get("suggested")
             cites = [asdict(c) for c in ans.citations]
             markdown = (labels.abstain if ans.abstained else export.answer_markdown(ans.text, cites, labels.short))
-            turn.update(status="done", answer=ans.text, abstained=ans.abstained, citations=cites,
+            turn.update(status="done", answer=ans.text, abstained=ans.abstained, citations=cites, answerability=ans.answerability,
                         generator=ans.generator, markdown=markdown, shown=labels.abstain if ans.abstained else None,
                         suggestion=suggested[0] if suggested else None, seconds=round(seconds, 2))
             html = render.answer_html(ans, labels, assistant.documents, n,
-                                      why.why_html(ans, labels, n, suggested, state.get("names", ())),
+                                      why.why_html(ans, labels, n, suggested, state.get("names", ()),
+                                                   getattr(assistant, "abstain_threshold", None)),
                                       markdown, notices)
             history[slot] = {"role": "assistant", "content": html}
         yield history, turns
@@ -283,8 +284,8 @@ class Chat:
     def ask_api(self, question: str, k: int | None = None) -> dict:
         """Answer ``question`` with ``k`` passages (a positive integer; default 5). Returns
         ``answer`` (text with [¶N] markers, or the index's "doesn't say" line), ``abstained``,
-        ``notice`` (e.g. a generator fell back), ``citations`` (doc_id, paragraph, quote, ...) and
-        ``generator``."""
+        ``notice`` (e.g. a generator fell back), ``citations`` (doc_id, paragraph, quote, ...),
+        ``generator`` and ``answerability`` (the answerability model's P(answerable), or null)."""
         from rag.config import parse_k
         from rag.errors import RagError
 
@@ -294,7 +295,8 @@ class Chat:
         except (RagError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
         return {"answer": labels.abstain if ans.abstained else ans.text, "abstained": ans.abstained,
-                "notice": ans.notice, "citations": [asdict(c) for c in ans.citations], "generator": ans.generator}
+                "notice": ans.notice, "citations": [asdict(c) for c in ans.citations], "generator": ans.generator,
+                "answerability": ans.answerability}
 
     # -- page state ------------------------------------------------------------------------------------
     def page(self):

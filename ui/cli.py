@@ -34,6 +34,7 @@ def parse_auth(value: str | None):
 def add_parser(sub) -> None:
     """Register ``chat`` on an argparse subparsers object (the ``ragqa.commands`` entry point)."""
     from rag.answer.registry import GENERATORS
+    from rag.cli.common import add_abstain_flag
 
     s = sub.add_parser("chat", help="open the chat window (Gradio) in the browser",
                        description="Serve a chat window over an index: answers with cited paragraphs.")
@@ -57,6 +58,7 @@ def add_parser(sub) -> None:
     s.add_argument("--openai-base-url", dest="openai_base_url",
                    help="OpenAI-compatible endpoint for the openai generator (or set OPENAI_BASE_URL)")
     s.add_argument("--openai-model", dest="openai_model", help="model name for the openai generator")
+    add_abstain_flag(s)
     s.set_defaults(func=cmd_chat)
 
 
@@ -95,7 +97,8 @@ def cmd_chat(args) -> int:
 
     config = Config.from_env(index_dir=Path(args.index) if args.index else None, generator=args.generator, k=args.k,
                              model_path=Path(args.model_path) if args.model_path else None,
-                             openai_base_url=args.openai_base_url, openai_model=args.openai_model)
+                             openai_base_url=args.openai_base_url, openai_model=args.openai_model,
+                             abstain_threshold=args.abstain_threshold)
     print("ragqa chat: loading the index…", file=sys.stderr, flush=True)
     assistant = Assistant.load(config.index_dir, config=config)
     secs = warm(assistant, EXAMPLES[0] if config.is_bundled else "What is this about?")

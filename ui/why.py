@@ -111,8 +111,9 @@ def suggestion(assistant, answer, labels) -> tuple[str, object] | None:
     return None
 
 
-def why_html(answer, labels, turn: int | None = None, suggested=None, names=()) -> str:
-    """The collapsed "Why this answer" block (HTML)."""
+def why_html(answer, labels, turn: int | None = None, suggested=None, names=(), threshold=None) -> str:
+    """The collapsed "Why this answer" block (HTML); ``threshold``: the P(answerable) the assistant
+    answers from, shown beside the answer's own."""
     items = []
     if answer.abstained:
         reason = reason_text(answer.abstain_reason, labels.name, answer.generator, names)
@@ -137,6 +138,12 @@ def why_html(answer, labels, turn: int | None = None, suggested=None, names=()) 
         items.append(_removed(answer.removed_claims) if answer.removed_claims
                      else '<p class="rq-legend">Citation checks removed nothing.</p>')
         summary = "Why this answer"
+    if answer.answerability is not None:
+        from rag.cli.common import answerability_line
+
+        items.append(f'<p class="rq-answerability">{render.escape(answerability_line(answer.answerability, threshold))}: '
+                     "how likely the answerability model thinks it is that the documents answer this question, "
+                     "0 to 1.</p>")
     return f'<details class="rq-why"><summary>{summary}</summary>{"".join(items)}</details>'
 
 

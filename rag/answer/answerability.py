@@ -203,10 +203,12 @@ def load_model(path=None) -> Model | None:
 class Scorer:
     """Features and scores for one index. ``Scorer(retriever).score(question, passages)``"""
 
-    def __init__(self, retriever, model: Model | None = None, load: bool = True):
-        """``model``: None loads the shipped one, unless ``load`` is False (features only, for training)."""
+    def __init__(self, retriever, model: Model | None = None, load: bool = True, threshold: float | None = None):
+        """``model``: None loads the shipped one, unless ``load`` is False (features only, for training).
+        ``threshold``: the P(answerable) to answer from, instead of the model's operating point."""
         self.retriever = retriever
         self.model = model if model is not None or not load else load_model()
+        self.threshold = threshold
         self._tokens: dict[str, frozenset] = {}
         self._lock = threading.Lock()
         self._idf = None
@@ -381,22 +383,23 @@ class Scorer:
         if self.model is None:
             raise ValueError(f"no answerability model at {MODEL_PATH}; run eval/train_answerability.py")
         cands = self.candidates(query_text or question, passages)
+        threshold = self.model.threshold if self.threshold is None else self.threshold
         if not cands:
-            return Scored((), 0.0, self.model.threshold, False)
+            return Scored((), 0.0, threshold, False)
         X = self.features(question, cands, passages)
         probs = self.model.sentence.predict(X)
         answerable = float(self.model.question.predict(question_features(probs, X)[None, :])[0])
         scored = [Candidate(c.doc_id, c.paragraph, c.start, c.end, c.text, c.cos, c.passage_rank, float(pr))
                   for c, pr in zip(cands, probs)]
         relevant = max(c.cos for c in cands) >= self.model.cos_floor
-        return Scored(tuple(sorted(scored, key=lambda c: -c.prob)), answerable, self.model.threshold, relevant)
+        return Scored(tuple(sorted(scored, key=lambda c: -c.prob)), answerable, threshold, relevant)
 
 
 @dataclass(frozen=True)
 class Scored:
     candidates: tuple  # Candidate, best first
     answerable: float  # P(the documents answer the question)
-    threshold: float  # the model's operating point
+    threshold: float  # answer from this P(answerable): the model's operating point unless configured
     relevant: bool = True  # some sentence is at least as close to the question as the model's cosine floor
 
     @property

@@ -37,7 +37,7 @@ class Assistant:
         self.retriever = retriever
         self.config = config or retriever.config
         self.extractive = ExtractiveGenerator(retriever.embedder, retriever=retriever)
-        self.scorer = Scorer(retriever)
+        self.scorer = Scorer(retriever, threshold=self.config.abstain_threshold)
         self._generators: dict[str, Generator] = {"extractive": self.extractive}
         self.generator = self.get_generator(generator or self.config.generator)  # validates the name now
         self.generator_name = self.generator.name
@@ -101,11 +101,12 @@ class Assistant:
             scored = [dataclasses.replace(ranked, answerable=max(whole.answerable, scored[0].answerable),
                                           relevant=whole.relevant or scored[0].relevant)]
         scored = [followup.prefer_context(sc, turn) for sc in scored]
+        answerability = max(sc.answerable for sc in scored)
         if not any(sc.candidates and sc.relevant for sc in scored):
-            return self._abstain(question, passages, gen.name, t0, t1, None, "no_relevant_passage")
+            return self._abstain(question, passages, gen.name, t0, t1, None, "no_relevant_passage", answerability=answerability)
         answered = [sc for sc in scored if sc.answers]
         if not answered:
-            return self._abstain(question, passages, gen.name, t0, t1, None, "low_support")
+            return self._abstain(question, passages, gen.name, t0, t1, None, "low_support", answerability=answerability)
         passages = self._reorder(passages, answered[0])
         share = shortanswer.SECOND_SHARE if len(scored) == 1 else 2.0  # compound: the best sentence per part
         chosen = list(dict.fromkeys(c for sc in answered for c in shortanswer.choose(sc.candidates, share)))
@@ -119,7 +120,8 @@ class Assistant:
                 llm_draft = gen.generate(turn.question, passages, docs, history, **stream)
                 llm_used = True
                 if _DECLINES.search(llm_draft.text):
-                    return self._abstain(question, passages, gen.name, t0, t1, None, "model_unsupported")
+                    return self._abstain(question, passages, gen.name, t0, t1, None, "model_unsupported",
+                                         answerability=answerability)
                 checked = validate(llm_draft.text, passages, docs, auto_cite=True)
                 if not checked.citations:
                     notice = f"the {gen.name} model's answer had no claim supported by the retrieved paragraphs"
@@ -130,11 +132,12 @@ class Assistant:
             checked = validate(draft, passages, docs)
         if not checked.citations:
             return self._abstain(question, passages, gen.name, t0, t1, notice,
-                                 "model_unsupported" if llm_used else "no_supported_claim", checked.removed)
+                                 "model_unsupported" if llm_used else "no_supported_claim", checked.removed,
+                                 answerability=answerability)
         t2 = time.perf_counter()
         return Answer(question, checked.text, checked.citations, passages, False, gen.name, notice,
                       {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0},
-                      removed_claims=checked.removed)
+                      removed_claims=checked.removed, answerability=answerability)
 
     def _unknown_names(self, question: str) -> list[str]:
         """Full names in the question ("Rex Tillerson") with a word the documents never use:
@@ -174,11 +177,18 @@ class Assistant:
                       "an extractive overview: the lead and the most central sentences",
                       {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0})
 
-    def _abstain(self, question, passages, gen_name, t0, t1, notice, reason=None, removed=()) -> Answer:
+    def _abstain(self, question, passages, gen_name, t0, t1, notice, reason=None, removed=(), answerability=None) -> Answer:
         t2 = time.perf_counter()
         return Answer(question, ABSTAIN, (), passages, True, gen_name, notice,
                       {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0},
-                      abstain_reason=reason, removed_claims=tuple(removed))
+                      abstain_reason=reason, removed_claims=tuple(removed), answerability=answerability)
+
+    @property
+    def abstain_threshold(self) -> float | None:
+        """The P(answerable) this assistant answers from (None without an answerability model)."""
+        if self.scorer.threshold is not None:
+            return self.scorer.threshold
+        return self.scorer.model.threshold if self.scorer.model is not None else None
 
 
 def _streams(gen) -> bool:

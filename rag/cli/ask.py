@@ -9,7 +9,9 @@ from rag.cli.common import (
     BOLD,
     DIM,
     YELLOW,
+    add_abstain_flag,
     add_retrieval_flags,
+    answerability_line,
     color,
     config_from_args,
     style,
@@ -32,6 +34,7 @@ def add_parser(sub) -> None:
     s.add_argument("--threads", dest="n_threads", type=int, help="llama.cpp threads for the local generator")
     s.add_argument("--model-path", dest="model_path", metavar="GGUF",
                    help="GGUF model file for the local generator (or set RAGQA_MODEL_PATH; default SmolLM2-135M)")
+    add_abstain_flag(s)
     s.add_argument("--json", action="store_true", help="print the answer as JSON")
     s.add_argument("--show-prompt", action="store_true", help="print the LLM prompt templates and exit")
     s.set_defaults(func=run)
@@ -81,6 +84,8 @@ def run(args) -> int:
               file=sys.stderr)
     print(MARKER.sub(lambda m: style(m.group(0), BOLD), ans.text))
     print()
+    if ans.answerability is not None:
+        print(style(answerability_line(ans.answerability, assistant.abstain_threshold), DIM))
     if ans.abstained:
         print(style("Closest passages, for you to check:", DIM))
         for p in ans.passages[:3]:

@@ -14,7 +14,7 @@ BOLD, DIM, YELLOW, RESET = "\033[1m", "\033[2m", "\033[33m", "\033[0m"
 # Flags whose value, when given, overrides the config field of the same name (``--index`` -> index_dir).
 CONFIG_FLAGS = ("index", "k", "mode", "generator", "model", "timeout", "n_threads", "openai_base_url",
                 "openai_model", "openai_api_key", "backend", "reranker", "model_path", "vector_store", "milvus_uri",
-                "sentence_vectors", "storage")
+                "sentence_vectors", "storage", "abstain_threshold")
 
 
 def color() -> bool:
@@ -47,6 +47,18 @@ def add_retrieval_flags(sp, k: bool = True) -> None:
         sp.add_argument("--mode", choices=[m.value for m in Mode], help="retrieval mode (default hybrid)")
         sp.add_argument("--reranker", metavar="MODEL",
                         help="rerank with a sentence-transformers CrossEncoder (name or local path)")
+
+
+def add_abstain_flag(sp) -> None:
+    """``--abstain-threshold P`` (Config.abstain_threshold)."""
+    sp.add_argument("--abstain-threshold", dest="abstain_threshold", type=float, metavar="P",
+                    help="answer only when the answerability model gives at least P (0-1); higher abstains more "
+                         "often (default: the model's operating point; or set RAGQA_ABSTAIN_THRESHOLD)")
+
+
+def answerability_line(p: float, threshold: float | None) -> str:
+    """``answerability_line(0.62, 0.25) == "answerability 0.62 (answers from 0.25)"``"""
+    return f"answerability {p:.2f}" + (f" (answers from {threshold:.2f})" if threshold is not None else "")
 
 
 def print_passages(passages, as_json: bool) -> None:

@@ -32,6 +32,9 @@ def add_parser(sub) -> None:
                    help="with --squad: ask only about these articles; without titles, the articles the shipped "
                         "answerability model was not trained on")
     s.add_argument("--generator", choices=GENERATORS.names(), help="answer generator (default extractive)")
+    s.add_argument("--abstain-threshold", dest="abstain_threshold", type=float, metavar="P",
+                   help="answer only when the answerability model gives at least P (0-1) (default: the model's "
+                        "operating point); each answer's `answerability` is in results.json")
     s.add_argument("--mode", nargs="+", choices=[m.value for m in Mode], dest="modes", metavar="MODE",
                    help="retrieval mode(s): hybrid, dense, lexical (default hybrid)")
     s.add_argument("-k", type=int, help="passages given to the answerer (default 5); retrieval is scored on max(10, k)")
@@ -62,7 +65,8 @@ def run_cli(args) -> int:
     def log(msg):
         print(msg, file=sys.stderr)
 
-    config = Config.from_env(generator=getattr(args, "generator", None), k=getattr(args, "k", None))
+    config = Config.from_env(generator=getattr(args, "generator", None), k=getattr(args, "k", None),
+                             abstain_threshold=getattr(args, "abstain_threshold", None))
     modes = tuple(getattr(args, "modes", None) or (config.mode,))
     answers = not getattr(args, "retrieval_only", False)
     valid = metric_names(modes, config.k, answers)

@@ -154,6 +154,7 @@ def _answer_record(item: GoldItem, ans) -> dict:
                     "cited_sentence_share": M.ratio(counts["cited_sentences"], counts["sentences"]),
                     "citation_counts": counts}
     return {"text": ans.text, "abstained": ans.abstained, "generator": ans.generator, "notice": ans.notice,
+            "answerability": ans.answerability,
             "citations": [{"doc_id": c.doc_id, "paragraph": c.paragraph, "quote": c.quote,
                            "paragraph_text": c.paragraph_text} for c in ans.citations],
             "timings_ms": {t: v * 1000 for t, v in (ans.timings or {}).items()},
