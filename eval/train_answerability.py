@@ -266,9 +266,10 @@ def _report(out: Path, summary, scores, answerable, corpus, train_q, threshold, 
     sets = {"SQuAD held-out": held & (corpus == "squad"), "SQuAD training (out-of-fold)": train_q & (corpus == "squad"),
             "gold (out-of-fold)": train_q & (corpus == "gold"), "gold2 (out-of-fold)": train_q & (corpus == "gold2")}
     trade = ["| threshold | " + " | ".join(sets) + " |", "|---:|" + "---:|" * len(sets)]
-    for t in sorted({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, round(threshold, 4)}):
+    shipped = round(threshold, 4)
+    for t in sorted({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, shipped}):
         cells = ["{1:.2f} / {0:.2f}".format(*_rates(scores[m], answerable[m], t)) for m in sets.values()]
-        trade.append(f"| {t:.4g}{' (shipped)' if t == round(threshold, 4) else ''} | " + " | ".join(cells) + " |")
+        trade.append(f"| {t:.4g}{' (shipped)' if t == shipped else ''} | " + " | ".join(cells) + " |")
     floor = summary.pop("cosine floor")
     for name, s in summary.items():
         rows.append(f"| {name} | {s['questions']} | {f(s['auc'])} | {f(s['abstain'])} | {f(s['false_abstention'])} | "

@@ -202,8 +202,9 @@ class Chat:
             suggested = state.get("suggested")
             cites = [asdict(c) for c in ans.citations]
             markdown = (labels.abstain if ans.abstained else export.answer_markdown(ans.text, cites, labels.short))
-            turn.update(status="done", answer=ans.text, abstained=ans.abstained, citations=cites, answerability=ans.answerability,
-                        generator=ans.generator, markdown=markdown, shown=labels.abstain if ans.abstained else None,
+            turn.update(status="done", answer=ans.text, abstained=ans.abstained, citations=cites,
+                        answerability=ans.answerability, generator=ans.generator, markdown=markdown,
+                        shown=labels.abstain if ans.abstained else None,
                         suggestion=suggested[0] if suggested else None, seconds=round(seconds, 2))
             html = render.answer_html(ans, labels, assistant.documents, n,
                                       why.why_html(ans, labels, n, suggested, state.get("names", ()),

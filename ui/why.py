@@ -141,9 +141,9 @@ def why_html(answer, labels, turn: int | None = None, suggested=None, names=(), 
     if answer.answerability is not None:
         from rag.cli.common import answerability_line
 
-        items.append(f'<p class="rq-answerability">{render.escape(answerability_line(answer.answerability, threshold))}: '
-                     "how likely the answerability model thinks it is that the documents answer this question, "
-                     "0 to 1.</p>")
+        line = answerability_line(answer.answerability, threshold)
+        items.append(f'<p class="rq-answerability">{render.escape(line)}: how likely the answerability model '
+                     "thinks it is that the documents answer this question, 0 to 1.</p>")
     return f'<details class="rq-why"><summary>{summary}</summary>{"".join(items)}</details>'
 
 

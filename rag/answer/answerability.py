@@ -208,7 +208,7 @@ class Scorer:
         ``threshold``: the P(answerable) to answer from, instead of the model's operating point."""
         self.retriever = retriever
         self.model = model if model is not None or not load else load_model()
-        self.threshold = threshold
+        self._threshold = threshold
         self._tokens: dict[str, frozenset] = {}
         self._lock = threading.Lock()
         self._idf = None
@@ -378,12 +378,20 @@ class Scorer:
             X[:, FEATURES.index("cov_s_gap")] = X[:, FEATURES.index("cov_s")] - X[:, FEATURES.index("cov_s")].max()
         return X
 
+    @property
+    def threshold(self) -> float | None:
+        """The P(answerable) answered from: the configured one, else the model's operating point
+        (None without a model)."""
+        if self._threshold is not None:
+            return self._threshold
+        return self.model.threshold if self.model is not None else None
+
     def score(self, question: str, passages, query_text: str | None = None) -> "Scored":
         """Candidates with ``prob`` set, best first, and P(answerable) (needs a model)."""
         if self.model is None:
             raise ValueError(f"no answerability model at {MODEL_PATH}; run eval/train_answerability.py")
         cands = self.candidates(query_text or question, passages)
-        threshold = self.model.threshold if self.threshold is None else self.threshold
+        threshold = self.threshold
         if not cands:
             return Scored((), 0.0, threshold, False)
         X = self.features(question, cands, passages)

@@ -103,10 +103,12 @@ class Assistant:
         scored = [followup.prefer_context(sc, turn) for sc in scored]
         answerability = max(sc.answerable for sc in scored)
         if not any(sc.candidates and sc.relevant for sc in scored):
-            return self._abstain(question, passages, gen.name, t0, t1, None, "no_relevant_passage", answerability=answerability)
+            return self._abstain(question, passages, gen.name, t0, t1, None, "no_relevant_passage",
+                                 answerability=answerability)
         answered = [sc for sc in scored if sc.answers]
         if not answered:
-            return self._abstain(question, passages, gen.name, t0, t1, None, "low_support", answerability=answerability)
+            return self._abstain(question, passages, gen.name, t0, t1, None, "low_support",
+                                 answerability=answerability)
         passages = self._reorder(passages, answered[0])
         share = shortanswer.SECOND_SHARE if len(scored) == 1 else 2.0  # compound: the best sentence per part
         chosen = list(dict.fromkeys(c for sc in answered for c in shortanswer.choose(sc.candidates, share)))
@@ -177,7 +179,8 @@ class Assistant:
                       "an extractive overview: the lead and the most central sentences",
                       {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0})
 
-    def _abstain(self, question, passages, gen_name, t0, t1, notice, reason=None, removed=(), answerability=None) -> Answer:
+    def _abstain(self, question, passages, gen_name, t0, t1, notice, reason=None, removed=(),
+                 answerability=None) -> Answer:
         t2 = time.perf_counter()
         return Answer(question, ABSTAIN, (), passages, True, gen_name, notice,
                       {"retrieve": t1 - t0, "generate": t2 - t1, "total": t2 - t0},
@@ -186,9 +189,7 @@ class Assistant:
     @property
     def abstain_threshold(self) -> float | None:
         """The P(answerable) this assistant answers from (None without an answerability model)."""
-        if self.scorer.threshold is not None:
-            return self.scorer.threshold
-        return self.scorer.model.threshold if self.scorer.model is not None else None
+        return self.scorer.threshold
 
 
 def _streams(gen) -> bool:
